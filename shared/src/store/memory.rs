@@ -1,0 +1,208 @@
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{DelegatePage, DelegateStore, NewInvitation, StoreError};
+use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, StoredStatus, TokenHash};
+
+/// A delegate as stored: the record plus the hash of its unused invitation token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredDelegate {
+    delegate: Delegate,
+    token_hash: Option<TokenHash>,
+}
+
+/// The store's whole state: delegate records keyed like the table's delegate items, and the email
+/// claims keyed like its uniqueness items.
+#[derive(Debug, Default, Clone)]
+struct State {
+    delegates: BTreeMap<(AccountId, DelegateId), StoredDelegate>,
+    emails: HashMap<(AccountId, String), DelegateId>,
+}
+
+impl State {
+    fn from_records(records: Vec<StoredDelegate>) -> Self {
+        let mut state = Self::default();
+        for record in records {
+            let account = record.delegate.account_id.clone();
+            state.emails.insert(
+                (account.clone(), record.delegate.email.identity()),
+                record.delegate.id,
+            );
+            state.delegates.insert((account, record.delegate.id), record);
+        }
+        state
+    }
+
+    fn list(&self, account_id: &AccountId, limit: u16, after: Option<DelegateId>) -> DelegatePage {
+        let limit = usize::from(limit.max(1));
+        let in_account = self
+            .delegates
+            .range((account_id.clone(), DelegateId::MIN)..=(account_id.clone(), DelegateId::MAX))
+            .rev()
+            .filter(|((_, id), _)| after.is_none_or(|after| *id < after));
+        let items: Vec<Delegate> = in_account
+            .take(limit)
+            .map(|(_, stored)| stored.delegate.clone())
+            .collect();
+        // Like DynamoDB, a full page hands back its last key even if nothing follows.
+        let last_key = (items.len() == limit).then(|| items[limit - 1].id);
+        DelegatePage { items, last_key }
+    }
+
+    fn add(&mut self, invitation: &NewInvitation) -> Result<(), StoreError> {
+        let delegate = &invitation.delegate;
+        let key = (delegate.account_id.clone(), delegate.id);
+        let email_key = (delegate.account_id.clone(), delegate.email.identity());
+        if self.emails.contains_key(&email_key) {
+            return Err(StoreError::EmailTaken);
+        }
+        if self.delegates.contains_key(&key) {
+            return Err(StoreError::Unavailable("delegate id collision".into()));
+        }
+        self.emails.insert(email_key, delegate.id);
+        self.delegates.insert(
+            key,
+            StoredDelegate {
+                delegate: delegate.clone(),
+                token_hash: Some(invitation.token_hash.clone()),
+            },
+        );
+        Ok(())
+    }
+
+    fn accept(&mut self, token: &InvitationToken, now: OffsetDateTime) -> Result<Delegate, StoreError> {
+        let key = (token.account_id().clone(), token.delegate_id());
+        let stored = self.delegates.get_mut(&key).ok_or(StoreError::InvitationGone)?;
+        let hash_matches = stored.token_hash.as_ref() == Some(&token.hash());
+        if !hash_matches || !stored.delegate.is_acceptable_at(now) {
+            return Err(StoreError::InvitationGone);
+        }
+        stored.token_hash = None;
+        stored.delegate.status = StoredStatus::Active;
+        stored.delegate.accepted_at = Some(now);
+        Ok(stored.delegate.clone())
+    }
+
+    fn remove(&mut self, account_id: &AccountId, id: DelegateId) -> Result<Delegate, StoreError> {
+        let stored = self
+            .delegates
+            .remove(&(account_id.clone(), id))
+            .ok_or(StoreError::NotFound)?;
+        let email_key = (account_id.clone(), stored.delegate.email.identity());
+        if self.emails.get(&email_key) == Some(&id) {
+            self.emails.remove(&email_key);
+        }
+        Ok(stored.delegate)
+    }
+}
+
+/// An in-memory store with the DynamoDB store's semantics, optionally kept in a JSON file (the
+/// local server's store: every change is written atomically before it counts).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    snapshot: Option<PathBuf>,
+}
+
+/// The JSON file a persistent [`MemoryStore`] is kept in.
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    delegates: Vec<StoredDelegate>,
+}
+
+impl MemoryStore {
+    /// An empty store that lives in memory only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store kept in the JSON file at `path`, loaded from it if it exists.
+    pub fn open(path: impl Into<PathBuf>) -> io::Result<Self> {
+        let path = path.into();
+        let state = match fs::read(&path) {
+            Ok(bytes) => {
+                let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+                })?;
+                State::from_records(snapshot.delegates)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            state: Mutex::new(state),
+            snapshot: Some(path),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Changes are made to a copy and swapped in whole, so even a poisoned lock guards a
+        // consistent state.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Number of email claims the account holds (for consistency checks in tests).
+    pub fn email_claims(&self, account_id: &AccountId) -> usize {
+        self.lock().emails.keys().filter(|(account, _)| account == account_id).count()
+    }
+
+    /// Applies `change` to a copy of the state, persists the copy if this store has a file, and
+    /// only then makes it the state: a failed write changes nothing.
+    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let result = change(&mut next)?;
+        if let Some(path) = &self.snapshot {
+            write_atomically(path, &next).map_err(|e| {
+                StoreError::Unavailable(format!("cannot write {}: {e}", path.display()))
+            })?;
+        }
+        *state = next;
+        Ok(result)
+    }
+}
+
+/// Writes the state to a temporary file beside `path`, syncs it and renames it over `path`.
+fn write_atomically(path: &Path, state: &State) -> io::Result<()> {
+    let snapshot = Snapshot {
+        delegates: state.delegates.values().cloned().collect(),
+    };
+    let bytes = serde_json::to_vec_pretty(&snapshot).map_err(io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("json.tmp");
+    let mut file = fs::File::create(&temporary)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)
+}
+
+impl DelegateStore for MemoryStore {
+    async fn list(
+        &self,
+        account_id: &AccountId,
+        limit: u16,
+        after: Option<DelegateId>,
+    ) -> Result<DelegatePage, StoreError> {
+        Ok(self.lock().list(account_id, limit, after))
+    }
+
+    async fn add(&self, invitation: &NewInvitation) -> Result<(), StoreError> {
+        self.mutate(|state| state.add(invitation))
+    }
+
+    async fn accept(&self, token: &InvitationToken, now: OffsetDateTime) -> Result<Delegate, StoreError> {
+        self.mutate(|state| state.accept(token, now))
+    }
+
+    async fn remove(&self, account_id: &AccountId, id: DelegateId) -> Result<Delegate, StoreError> {
+        self.mutate(|state| state.remove(account_id, id))
+    }
+}

@@ -1,0 +1,83 @@
+//! Storage of delegates behind a narrow trait. Each operation maps onto exactly one DynamoDB
+//! request (remove: at most two), and every implementation has the same conditions, uniqueness
+//! and pagination semantics; `tests/` runs one contract suite against all of them.
+
+mod memory;
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, TokenHash};
+
+pub use memory::MemoryStore;
+
+/// The most delegates one list page may hold.
+pub const MAX_PAGE_SIZE: u16 = 100;
+
+/// A new, pending invitation to store.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    /// The delegate record, with status pending.
+    pub delegate: Delegate,
+    /// SHA-256 of the invitation token.
+    pub token_hash: TokenHash,
+}
+
+/// One page of an account's delegates, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatePage {
+    /// The delegates on this page.
+    pub items: Vec<Delegate>,
+    /// Where the next page starts (exclusive), if there may be one.
+    pub last_key: Option<DelegateId>,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The account already has a pending or active delegate with this email.
+    #[error("the account already has a delegate with this email address")]
+    EmailTaken,
+    /// No delegate with this id in this account.
+    #[error("no such delegate in this account")]
+    NotFound,
+    /// The invitation is unknown, already used, revoked or expired.
+    #[error("the invitation is unknown, used, revoked or expired")]
+    InvitationGone,
+    /// The store could not do the work now (throttling, outage); nothing was changed.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Storage of delegates and their invitations.
+pub trait DelegateStore: Send + Sync + 'static {
+    /// One page of the account's delegates, newest first, starting after `after`.
+    /// One DynamoDB Query.
+    fn list(
+        &self,
+        account_id: &AccountId,
+        limit: u16,
+        after: Option<DelegateId>,
+    ) -> impl Future<Output = Result<DelegatePage, StoreError>> + Send;
+
+    /// Stores a pending invitation; refuses an email the account already has (case-insensitive).
+    /// One DynamoDB TransactWriteItems.
+    fn add(&self, invitation: &NewInvitation) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Accepts the invitation the token names if its hash matches, it is pending and unexpired
+    /// at `now`; returns the now active delegate. One DynamoDB request.
+    fn accept(
+        &self,
+        token: &InvitationToken,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Delegate, StoreError>> + Send;
+
+    /// Removes a delegate, pending or active, with its email claim; returns what was removed.
+    /// At most two DynamoDB requests.
+    fn remove(
+        &self,
+        account_id: &AccountId,
+        id: DelegateId,
+    ) -> impl Future<Output = Result<Delegate, StoreError>> + Send;
+}
