@@ -170,3 +170,52 @@ fn parse_jwks(
     }
     Ok(keys)
 }
+
+/// Signs HS256 admin tokens with the configured shared secret, for the local server's `token`
+/// command and for tests. Never used by the Lambda functions.
+#[cfg(feature = "local")]
+pub fn issue_hs256_token(
+    config: &AuthConfig,
+    claims: &TokenClaims<'_>,
+    lifetime: time::Duration,
+) -> Result<String, ConfigError> {
+    let KeySource::Secret(secret) = &config.keys else {
+        return Err(ConfigError::Invalid {
+            name: vars::JWT_ALGORITHM,
+            reason: "tokens can only be issued locally with HS256".into(),
+        });
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).map_err(|e| ConfigError::Invalid {
+        name: vars::JWT_SECRET,
+        reason: e.to_string(),
+    })?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut payload = Map::new();
+    payload.insert("iss".into(), Value::from(config.issuer.as_str()));
+    payload.insert("aud".into(), Value::from(config.audience.as_str()));
+    payload.insert("sub".into(), Value::from(claims.sub));
+    payload.insert("email".into(), Value::from(claims.email));
+    payload.insert(config.account_claim.clone(), Value::from(claims.account_id));
+    payload.insert(config.role_claims[0].clone(), Value::from(claims.role));
+    payload.insert("iat".into(), Value::from(now));
+    payload.insert("exp".into(), Value::from(now + lifetime.whole_seconds()));
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    jsonwebtoken::encode(&header, &payload, &key).map_err(|e| ConfigError::Invalid {
+        name: vars::JWT_SECRET,
+        reason: e.to_string(),
+    })
+}
+
+/// The claims of a locally issued token.
+#[cfg(feature = "local")]
+#[derive(Debug, Clone, Copy)]
+pub struct TokenClaims<'a> {
+    /// `sub`.
+    pub sub: &'a str,
+    /// `email`.
+    pub email: &'a str,
+    /// The account claim.
+    pub account_id: &'a str,
+    /// The role (written to the first configured role claim).
+    pub role: &'a str,
+}

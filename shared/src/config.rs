@@ -158,6 +158,18 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The process environment, falling back to `defaults` for variables it does not set.
+    pub fn process_with_defaults(defaults: &'a HashMap<String, String>) -> Self {
+        Self {
+            lookup: Box::new(move |name| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|value| !value.trim().is_empty())
+                    .or_else(|| defaults.get(name).cloned())
+            }),
+        }
+    }
+
     /// A fixed map (tests).
     pub fn from_map(map: &'a HashMap<String, String>) -> Self {
         Self {

@@ -5,7 +5,9 @@
 //! (with AWS and local adapters), and the HTTP handlers themselves.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod mail;
 pub mod store;

@@ -183,6 +183,25 @@ mod tests {
         assert!(email.text.contains("<script>alert(1)</script> & co"));
     }
 
+    /// Decodes a display name written by [`from_header`]: an atom, a quoted string or RFC 2047
+    /// encoded words.
+    fn decode_display_name(header: &str) -> String {
+        use base64::Engine;
+        let name = header.rsplit_once(" <").unwrap().0;
+        if let Some(quoted) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            return quoted.replace("\\\"", "\"");
+        }
+        if !name.starts_with("=?") {
+            return name.to_owned();
+        }
+        let mut bytes = Vec::new();
+        for word in name.split_whitespace() {
+            let encoded = word.strip_prefix("=?utf-8?b?").unwrap().strip_suffix("?=").unwrap();
+            bytes.extend(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap());
+        }
+        String::from_utf8(bytes).unwrap()
+    }
+
     #[test]
     fn from_header_quotes_or_encodes_the_display_name() {
         let sender = |name: &str| Sender {
@@ -190,13 +209,17 @@ mod tests {
             name: name.to_owned(),
         };
         assert_eq!(from_header(&sender("Acme")), "Acme <no-reply@acme.test>");
-        assert_eq!(
-            from_header(&sender("Acme: Support")),
-            "\"Acme: Support\" <no-reply@acme.test>"
-        );
-        let encoded = from_header(&sender("Zoë's Praxis: Büro"));
-        assert!(encoded.starts_with("=?utf-8?b?"), "{encoded}");
-        assert!(encoded.ends_with(" <no-reply@acme.test>"));
-        assert!(!encoded.contains('\r') && !encoded.contains('\n'));
+        for name in [
+            "Acme: Support",
+            "Zoë's Praxis: Büro",
+            "\"Quoted\" <name>",
+            "Ünïcödé name that is long enough to need more than one encoded word in the header",
+        ] {
+            let header = from_header(&sender(name));
+            assert!(header.ends_with(" <no-reply@acme.test>"), "{header}");
+            assert!(!header.contains(['\r', '\n']), "{header}");
+            assert!(header.is_ascii(), "{header}");
+            assert_eq!(decode_display_name(&header), name, "{header}");
+        }
     }
 }

@@ -1,0 +1,153 @@
+//! `delegates-local`: the Delegate Access API on this machine, and a development token issuer.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use delegates::auth::{TokenClaims, issue_hs256_token};
+use delegates_local::{DataDir, local_app, local_config, start, system_clock};
+
+/// The Delegate Access API on one machine, with no AWS account.
+#[derive(Parser)]
+#[command(name = "delegates-local", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Print a JWT signed with the local development secret.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DELEGATES_LOCAL_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Folder for the store file and the mail outbox.
+    #[arg(long, env = "DELEGATES_LOCAL_DATA", default_value = "./.delegates-local")]
+    data_dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// Account id claim.
+    #[arg(long)]
+    account: String,
+    /// Email claim.
+    #[arg(long)]
+    email: String,
+    /// Role claim.
+    #[arg(long, value_enum, default_value_t = Role::Admin)]
+    role: Role,
+    /// Subject claim (defaults to the email).
+    #[arg(long)]
+    sub: Option<String>,
+    /// Lifetime in hours.
+    #[arg(long, default_value_t = 12)]
+    hours: u32,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Admin,
+    Delegate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(args)) => print_token(&args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("delegates-local: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_token(args: &TokenArgs) -> Result<(), String> {
+    let config = local_config().map_err(|e| e.to_string())?;
+    let role = match args.role {
+        Role::Admin => config.auth.admin_role.clone(),
+        Role::Delegate => "delegate".to_owned(),
+    };
+    let claims = TokenClaims {
+        sub: args.sub.as_deref().unwrap_or(&args.email),
+        email: &args.email,
+        account_id: &args.account,
+        role: &role,
+    };
+    let lifetime = time::Duration::hours(i64::from(args.hours));
+    let token = issue_hs256_token(&config.auth, &claims, lifetime).map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let config = local_config().map_err(|e| e.to_string())?;
+        let data = DataDir::new(&args.data_dir);
+        let claims = TokenClaims {
+            sub: "demo-admin",
+            email: "admin@demo.localhost",
+            account_id: "demo",
+            role: &config.auth.admin_role,
+        };
+        let demo_token = issue_hs256_token(&config.auth, &claims, time::Duration::hours(12))
+            .map_err(|e| e.to_string())?;
+        let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
+        let server = start(Arc::new(app), args.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        println!("Delegate Access API listening on {}", server.url());
+        println!("  store:  {}", data.store_file().display());
+        println!("  outbox: {}", data.outbox().display());
+        println!("Admin token for account 'demo' (12 hours):");
+        println!("  export TOKEN={demo_token}");
+        println!("Stop with Ctrl-C.");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate() => {}
+        }
+        server.stop().await;
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    if let Ok(mut signal) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        signal.recv().await;
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
+}
