@@ -53,12 +53,14 @@ impl Authenticator {
     /// Parses the keys and builds the validation rules.
     pub fn new(config: AuthConfig) -> Result<Self, ConfigError> {
         let keys = match &config.keys {
-            KeySource::Secret(secret) => Keys::Single(DecodingKey::from_secret(secret).map_err(|e| {
-                ConfigError::Invalid {
-                    name: vars::JWT_SECRET,
-                    reason: e.to_string(),
-                }
-            })?),
+            KeySource::Secret(secret) => {
+                Keys::Single(DecodingKey::from_secret(secret).map_err(|e| {
+                    ConfigError::Invalid {
+                        name: vars::JWT_SECRET,
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
             KeySource::Jwks(json) => Keys::ById(parse_jwks(json, config.algorithm)?),
         };
         let mut validation = Validation::new(config.algorithm);
@@ -78,14 +80,18 @@ impl Authenticator {
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Admin, AuthError> {
         let mut values = headers.get_all(AUTHORIZATION).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
-            return Err(AuthError::Unauthenticated("expected exactly one Authorization header"));
+            return Err(AuthError::Unauthenticated(
+                "expected exactly one Authorization header",
+            ));
         };
         let value = value
             .to_str()
             .map_err(|_| AuthError::Unauthenticated("Authorization header is not ASCII"))?;
         let token = value
             .strip_prefix("Bearer ")
-            .ok_or(AuthError::Unauthenticated("Authorization scheme is not Bearer"))?;
+            .ok_or(AuthError::Unauthenticated(
+                "Authorization scheme is not Bearer",
+            ))?;
         self.verify(token)
     }
 
@@ -111,7 +117,12 @@ impl Authenticator {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation)
             .map_err(|_| AuthError::Unauthenticated("token failed verification"))?
             .claims;
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let sub = text("sub").ok_or(AuthError::Unauthenticated("sub claim missing"))?;
         let account = text(&self.config.account_claim)
             .ok_or(AuthError::Unauthenticated("account claim missing"))?;

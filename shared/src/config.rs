@@ -42,6 +42,10 @@ pub mod vars {
     pub const JWT_LEEWAY_SECONDS: &str = "JWT_LEEWAY_SECONDS";
     /// Invitation lifetime in hours (default 168, 7 days).
     pub const INVITATION_LIFETIME_HOURS: &str = "INVITATION_LIFETIME_HOURS";
+    /// Invitations an account may send per UTC day (default 50).
+    pub const INVITATIONS_PER_DAY: &str = "INVITATIONS_PER_DAY";
+    /// Days an expired, never-accepted invitation stays listed before TTL removes it (default 30).
+    pub const EXPIRED_INVITATION_RETENTION_DAYS: &str = "EXPIRED_INVITATION_RETENTION_DAYS";
     /// Version of the access notice admins must acknowledge.
     pub const NOTICE_VERSION: &str = "NOTICE_VERSION";
     /// Text of the access notice (a sensible default is built in).
@@ -141,6 +145,10 @@ pub struct Config {
     pub notice: Notice,
     /// How long invitation links work.
     pub invitation_lifetime: Duration,
+    /// How many invitations an account may send per UTC day.
+    pub invitations_per_day: u32,
+    /// How long an expired invitation stays listed before TTL removes it.
+    pub expired_invitation_retention: Duration,
     /// Email sender.
     pub sender: Sender,
 }
@@ -199,10 +207,18 @@ impl<'a> Env<'a> {
         };
         let invalid = || ConfigError::Invalid {
             name,
-            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+            reason: format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
         };
         let value: u64 = raw.trim().parse().map_err(|_| invalid())?;
-        if range.contains(&value) { Ok(value) } else { Err(invalid()) }
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(invalid())
+        }
     }
 }
 
@@ -230,6 +246,8 @@ impl Config {
             });
         }
         let lifetime_hours = env.number(vars::INVITATION_LIFETIME_HOURS, 168, 1..=24 * 90)?;
+        let invitations_per_day = env.number(vars::INVITATIONS_PER_DAY, 50, 1..=10_000)?;
+        let retention_days = env.number(vars::EXPIRED_INVITATION_RETENTION_DAYS, 30, 1..=365)?;
         Ok(Self {
             portal_url,
             portal_origin,
@@ -241,6 +259,8 @@ impl Config {
                     .unwrap_or_else(|| DEFAULT_NOTICE_TEXT.to_owned()),
             },
             invitation_lifetime: Duration::hours(lifetime_hours as i64),
+            invitations_per_day: invitations_per_day as u32,
+            expired_invitation_retention: Duration::days(retention_days as i64),
             sender: Sender {
                 address: sender_address,
                 name: sender_name,
@@ -382,6 +402,8 @@ mod tests {
         assert_eq!(config.portal_url, "https://portal.example.com/app");
         assert_eq!(config.portal_origin, "https://portal.example.com");
         assert_eq!(config.invitation_lifetime, Duration::days(7));
+        assert_eq!(config.invitations_per_day, 50);
+        assert_eq!(config.expired_invitation_retention, Duration::days(30));
         assert_eq!(config.auth.account_claim, "account_id");
         assert_eq!(config.auth.role_claims, ["role", "roles", "cognito:groups"]);
         assert_eq!(config.auth.leeway_seconds, 30);
@@ -393,7 +415,12 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        for name in [vars::PORTAL_URL, vars::JWT_ISSUER, vars::NOTICE_VERSION, vars::JWT_SECRET] {
+        for name in [
+            vars::PORTAL_URL,
+            vars::JWT_ISSUER,
+            vars::NOTICE_VERSION,
+            vars::JWT_SECRET,
+        ] {
             let mut map = base();
             map.remove(name);
             let err = Config::from_env(&Env::from_map(&map)).unwrap_err();
@@ -408,6 +435,7 @@ mod tests {
             (vars::JWT_ALGORITHM, "none"),
             (vars::JWT_LEEWAY_SECONDS, "31"),
             (vars::INVITATION_LIFETIME_HOURS, "0"),
+            (vars::INVITATIONS_PER_DAY, "many"),
             (vars::PORTAL_URL, "ftp://x"),
             (vars::PORTAL_ORIGIN, "https://portal.example.com/path"),
             (vars::JWT_SECRET, "short"),

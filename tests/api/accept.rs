@@ -4,29 +4,43 @@ use serde_json::json;
 #[tokio::test]
 async fn an_expired_invitation_is_gone() {
     let app = TestApp::spawn().await;
-    app.add_delegate(&admin_token("acme"), &new_delegate("Slow", "slow@example.com"))
-        .await;
+    app.add_delegate(
+        &admin_token("acme"),
+        &new_delegate("Slow", "slow@example.com"),
+    )
+    .await;
     let token = app.invitation_token_for("slow@example.com");
-    app.clock.advance(time::Duration::days(7) + time::Duration::seconds(1));
+    app.clock
+        .advance(time::Duration::days(7) + time::Duration::seconds(1));
     let problem = assert_problem(app.accept(&token).await, 410).await;
-    assert_eq!(problem["type"], "urn:delegate-access:problem:invitation-gone");
+    assert_eq!(
+        problem["type"],
+        "urn:delegate-access:problem:invitation-gone"
+    );
 }
 
 #[tokio::test]
 async fn an_invitation_can_be_accepted_until_it_expires() {
     let app = TestApp::spawn().await;
-    app.add_delegate(&admin_token("acme"), &new_delegate("Quick", "quick@example.com"))
-        .await;
+    app.add_delegate(
+        &admin_token("acme"),
+        &new_delegate("Quick", "quick@example.com"),
+    )
+    .await;
     let token = app.invitation_token_for("quick@example.com");
-    app.clock.advance(time::Duration::days(7) - time::Duration::seconds(1));
+    app.clock
+        .advance(time::Duration::days(7) - time::Duration::seconds(1));
     assert_eq!(app.accept(&token).await.status(), 200);
 }
 
 #[tokio::test]
 async fn unknown_and_tampered_tokens_are_gone_and_malformed_ones_are_400() {
     let app = TestApp::spawn().await;
-    app.add_delegate(&admin_token("acme"), &new_delegate("Real", "real@example.com"))
-        .await;
+    app.add_delegate(
+        &admin_token("acme"),
+        &new_delegate("Real", "real@example.com"),
+    )
+    .await;
     let token = app.invitation_token_for("real@example.com");
     let (head, secret) = token.rsplit_once('.').unwrap();
     let flipped = if secret.starts_with('A') { "B" } else { "A" };

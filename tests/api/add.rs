@@ -7,9 +7,13 @@ use serde_json::{Value, json};
 async fn an_email_already_invited_is_a_conflict_in_any_letter_case() {
     let app = TestApp::spawn().await;
     let admin = admin_token("acme");
-    let first = app.add_delegate(&admin, &new_delegate("Bob", "Bob@Example.com")).await;
+    let first = app
+        .add_delegate(&admin, &new_delegate("Bob", "Bob@Example.com"))
+        .await;
     assert_eq!(first.status(), 201);
-    let again = app.add_delegate(&admin, &new_delegate("Bobby", "bob@EXAMPLE.com")).await;
+    let again = app
+        .add_delegate(&admin, &new_delegate("Bobby", "bob@EXAMPLE.com"))
+        .await;
     let problem = assert_problem(again, 409).await;
     assert_eq!(problem["type"], "urn:delegate-access:problem:email-taken");
     assert_eq!(app.sent_emails().len(), 1, "no second invitation was sent");
@@ -19,30 +23,53 @@ async fn an_email_already_invited_is_a_conflict_in_any_letter_case() {
 async fn another_account_may_invite_the_same_email() {
     let app = TestApp::spawn().await;
     let body = new_delegate("Bob", "bob@example.com");
-    assert_eq!(app.add_delegate(&admin_token("acme"), &body).await.status(), 201);
-    assert_eq!(app.add_delegate(&admin_token("globex"), &body).await.status(), 201);
+    assert_eq!(
+        app.add_delegate(&admin_token("acme"), &body).await.status(),
+        201
+    );
+    assert_eq!(
+        app.add_delegate(&admin_token("globex"), &body)
+            .await
+            .status(),
+        201
+    );
 }
 
 #[tokio::test]
 async fn the_invitation_email_names_admin_notice_expiry_and_link() {
     let app = TestApp::spawn().await;
-    app.add_delegate(&admin_token("acme"), &new_delegate("Zoë <b>Ops</b>", "zoe@example.com"))
-        .await;
+    app.add_delegate(
+        &admin_token("acme"),
+        &new_delegate("Zoë <b>Ops</b>", "zoe@example.com"),
+    )
+    .await;
     let emails = app.sent_emails();
     assert_eq!(emails.len(), 1);
     let email = &emails[0];
     assert_eq!(email.to, "zoe@example.com");
-    assert_eq!(email.subject, "admin@acme.test invited you as a delegate user");
-    assert!(email.from.contains("<no-reply@delegates.test>"), "{}", email.from);
+    assert_eq!(
+        email.subject,
+        "admin@acme.test invited you as a delegate user"
+    );
+    assert!(
+        email.from.contains("<no-reply@delegates.test>"),
+        "{}",
+        email.from
+    );
     let token = email.invitation_token().unwrap();
     for body in [&email.text, &email.html] {
         assert!(body.contains("admin@acme.test"));
         assert!(body.contains("protected health information"));
-        assert!(body.contains(&format!("https://portal.test/delegation/accept?token={token}")));
+        assert!(body.contains(&format!(
+            "https://portal.test/delegation/accept?token={token}"
+        )));
         assert!(body.contains("expires on"));
     }
     assert!(email.text.contains("Zoë <b>Ops</b>"));
-    assert!(!email.html.contains("<b>Ops</b>"), "HTML in the name is escaped");
+    assert!(
+        !email.html.contains("<b>Ops</b>"),
+        "HTML in the name is escaped"
+    );
 }
 
 #[tokio::test]
@@ -60,12 +87,20 @@ async fn the_notice_must_be_acknowledged_in_its_current_version() {
     assert_eq!(notice.status(), 200);
     let notice: Value = notice.json().await.unwrap();
     assert_eq!(notice["version"], NOTICE_VERSION);
-    assert!(notice["text"].as_str().unwrap().contains("protected health information"));
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("protected health information")
+    );
 
     let mut body = new_delegate("Bob", "bob@example.com");
     body["notice_version"] = json!("2025-06");
     let problem = assert_problem(app.add_delegate(&admin, &body).await, 409).await;
-    assert_eq!(problem["type"], "urn:delegate-access:problem:notice-outdated");
+    assert_eq!(
+        problem["type"],
+        "urn:delegate-access:problem:notice-outdated"
+    );
     assert_eq!(problem["current_version"], NOTICE_VERSION);
 
     let mut body = new_delegate("Bob", "bob@example.com");
@@ -87,7 +122,16 @@ async fn every_invalid_field_is_reported_at_once() {
     let problem = assert_problem(app.add_delegate(&admin_token("acme"), &body).await, 400).await;
     let mut fields = error_fields(&problem);
     fields.sort();
-    assert_eq!(fields, ["email", "extra", "name", "notice_acknowledged", "notice_version"]);
+    assert_eq!(
+        fields,
+        [
+            "email",
+            "extra",
+            "name",
+            "notice_acknowledged",
+            "notice_version"
+        ]
+    );
     assert!(app.sent_emails().is_empty());
 }
 

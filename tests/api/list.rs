@@ -35,7 +35,13 @@ async fn the_list_pages_newest_first_with_opaque_cursors() {
     }
     assert_eq!(
         seen,
-        ["Delegate 5", "Delegate 4", "Delegate 3", "Delegate 2", "Delegate 1"]
+        [
+            "Delegate 5",
+            "Delegate 4",
+            "Delegate 3",
+            "Delegate 2",
+            "Delegate 1"
+        ]
     );
     let (all, cursor) = names_on_page(&app, &admin, "").await;
     assert_eq!(all.len(), 5);
@@ -54,13 +60,29 @@ async fn accounts_never_see_each_others_delegates_or_cursors() {
     let (names, _) = names_on_page(&app, &globex, "").await;
     assert!(names.is_empty());
 
-    let page: Value = app.list_delegates(&acme, "limit=1").await.json().await.unwrap();
+    let page: Value = app
+        .list_delegates(&acme, "limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
     let cursor = page["next_cursor"].as_str().unwrap();
-    let problem =
-        assert_problem(app.list_delegates(&globex, &format!("cursor={cursor}")).await, 400).await;
-    assert_eq!(problem["type"], "urn:delegate-access:problem:invalid-cursor");
+    let problem = assert_problem(
+        app.list_delegates(&globex, &format!("cursor={cursor}"))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        problem["type"],
+        "urn:delegate-access:problem:invalid-cursor"
+    );
     for forged in ["garbage", "djE6YWNtZTpub3QtYW4taWQ", "%00"] {
-        assert_problem(app.list_delegates(&acme, &format!("cursor={forged}")).await, 400).await;
+        assert_problem(
+            app.list_delegates(&acme, &format!("cursor={forged}")).await,
+            400,
+        )
+        .await;
     }
 }
 
@@ -68,7 +90,13 @@ async fn accounts_never_see_each_others_delegates_or_cursors() {
 async fn the_limit_must_be_from_1_to_100() {
     let app = TestApp::spawn().await;
     let admin = admin_token("acme");
-    for query in ["limit=0", "limit=101", "limit=ten", "limit=-5", "limit=1&limit=2"] {
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "limit=-5",
+        "limit=1&limit=2",
+    ] {
         let problem = assert_problem(app.list_delegates(&admin, query).await, 400).await;
         assert_eq!(error_fields(&problem), ["limit"], "{query}");
     }
@@ -81,7 +109,8 @@ async fn the_limit_must_be_from_1_to_100() {
 async fn an_expired_invitation_is_listed_as_expired() {
     let app = TestApp::spawn().await;
     let admin = admin_token("acme");
-    app.add_delegate(&admin, &new_delegate("Late", "late@example.com")).await;
+    app.add_delegate(&admin, &new_delegate("Late", "late@example.com"))
+        .await;
     app.clock.advance(time::Duration::days(7));
     let page: Value = app.list_delegates(&admin, "").await.json().await.unwrap();
     assert_eq!(page["items"][0]["status"], "expired");

@@ -22,7 +22,10 @@ async fn admin_routes_need_a_valid_bearer_token() {
         for (method, path) in [
             (Method::GET, "/delegates"),
             (Method::POST, "/delegates"),
-            (Method::DELETE, "/delegates/01a23d09-b85c-71c6-b586-80dc249f5a3c"),
+            (
+                Method::DELETE,
+                "/delegates/01a23d09-b85c-71c6-b586-80dc249f5a3c",
+            ),
             (Method::GET, "/notice"),
         ] {
             let mut request = app.client.request(method.clone(), app.url(path));
@@ -34,7 +37,10 @@ async fn admin_routes_need_a_valid_bearer_token() {
             }
             let response = request.send().await.unwrap();
             assert_eq!(
-                response.headers().get("www-authenticate").map(|v| v.to_str().unwrap()),
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap()),
                 Some("Bearer"),
                 "{case}: {method} {path}"
             );
@@ -67,23 +73,51 @@ async fn bodies_must_be_json_objects_of_at_most_16_kib() {
         }
         request.body(body).send()
     };
-    let valid = new_delegate("Bob", "bob@example.com").to_string().into_bytes();
+    let valid = new_delegate("Bob", "bob@example.com")
+        .to_string()
+        .into_bytes();
 
     assert_problem(post(None, valid.clone()).await.unwrap(), 415).await;
     assert_problem(post(Some("text/plain"), valid.clone()).await.unwrap(), 415).await;
-    assert_problem(post(Some("application/xml"), b"<a/>".to_vec()).await.unwrap(), 415).await;
-    for malformed in [&b"{"[..], b"", b"[1,2]", b"\"text\"", b"{\"name\": }", b"\xff\xfe"] {
-        let response = post(Some("application/json"), malformed.to_vec()).await.unwrap();
+    assert_problem(
+        post(Some("application/xml"), b"<a/>".to_vec())
+            .await
+            .unwrap(),
+        415,
+    )
+    .await;
+    for malformed in [
+        &b"{"[..],
+        b"",
+        b"[1,2]",
+        b"\"text\"",
+        b"{\"name\": }",
+        b"\xff\xfe",
+    ] {
+        let response = post(Some("application/json"), malformed.to_vec())
+            .await
+            .unwrap();
         let problem = assert_problem(response, 400).await;
-        assert_eq!(problem["type"], "urn:delegate-access:problem:malformed-json");
+        assert_eq!(
+            problem["type"],
+            "urn:delegate-access:problem:malformed-json"
+        );
     }
     let huge = format!(
         "{{\"name\":\"{}\",\"email\":\"a@b.co\",\"notice_acknowledged\":true,\"notice_version\":\"2026-01\"}}",
         "x".repeat(16 * 1024)
     );
-    assert_problem(post(Some("application/json"), huge.into_bytes()).await.unwrap(), 413).await;
+    assert_problem(
+        post(Some("application/json"), huge.into_bytes())
+            .await
+            .unwrap(),
+        413,
+    )
+    .await;
 
-    let response = post(Some("application/json; charset=utf-8"), valid).await.unwrap();
+    let response = post(Some("application/json; charset=utf-8"), valid)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
 }
 
@@ -91,14 +125,30 @@ async fn bodies_must_be_json_objects_of_at_most_16_kib() {
 async fn unknown_routes_are_404_and_wrong_methods_405() {
     let app = TestApp::spawn().await;
     let admin = admin_token("acme");
-    for path in ["/", "/delegate", "/delegates/a/b", "/invitations", "/delegates/"] {
-        let response = app.client.get(app.url(path)).bearer_auth(&admin).send().await.unwrap();
+    for path in [
+        "/",
+        "/delegate",
+        "/delegates/a/b",
+        "/invitations",
+        "/delegates/",
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
         assert_problem(response, 404).await;
     }
     for (method, path, allow) in [
         (Method::PUT, "/delegates", "GET, POST, OPTIONS"),
         (Method::GET, "/invitations/accept", "POST, OPTIONS"),
-        (Method::PATCH, "/delegates/01a23d09-b85c-71c6-b586-80dc249f5a3c", "DELETE, OPTIONS"),
+        (
+            Method::PATCH,
+            "/delegates/01a23d09-b85c-71c6-b586-80dc249f5a3c",
+            "DELETE, OPTIONS",
+        ),
         (Method::POST, "/notice", "GET, OPTIONS"),
     ] {
         let response = app
@@ -125,9 +175,17 @@ async fn cors_allows_the_portal_origin_only() {
             .send()
     };
     let response = from(PORTAL_ORIGIN).await.unwrap();
-    assert_eq!(response.headers()["access-control-allow-origin"], PORTAL_ORIGIN);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        PORTAL_ORIGIN
+    );
     let response = from("https://evil.test").await.unwrap();
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     let preflight = app
         .client
@@ -138,9 +196,16 @@ async fn cors_allows_the_portal_origin_only() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), 204);
-    assert_eq!(preflight.headers()["access-control-allow-origin"], PORTAL_ORIGIN);
-    let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        PORTAL_ORIGIN
+    );
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
     assert!(methods.contains("POST"));
-    let headers = preflight.headers()["access-control-allow-headers"].to_str().unwrap();
+    let headers = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(headers.contains("authorization"));
 }

@@ -8,7 +8,10 @@ async fn the_whole_delegate_story_over_http() {
 
     // Add: 201 with Location and the pending delegate, never the token.
     let response = app
-        .add_delegate(&admin, &new_delegate("Pat Partner", "Pat.Partner@it.example"))
+        .add_delegate(
+            &admin,
+            &new_delegate("Pat Partner", "Pat.Partner@it.example"),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();

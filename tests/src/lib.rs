@@ -1,6 +1,9 @@
 //! Test support for Delegate Access: an API server spawned in-process on a free port with its own
 //! data folder and a clock the test controls, tokens, and readers for the outbox.
 
+pub mod aws;
+pub mod contract;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,7 +31,10 @@ pub fn test_env() -> HashMap<String, String> {
         (vars::MAIL_FROM_ADDRESS, "no-reply@delegates.test"),
         (vars::MAIL_FROM_NAME, "Delegate Access: Tests"),
         (vars::JWT_ALGORITHM, "HS256"),
-        (vars::JWT_SECRET, "test-secret-that-is-long-enough-for-hs256"),
+        (
+            vars::JWT_SECRET,
+            "test-secret-that-is-long-enough-for-hs256",
+        ),
         (vars::JWT_ISSUER, "https://issuer.test"),
         (vars::JWT_AUDIENCE, "delegates-api"),
         (vars::NOTICE_VERSION, NOTICE_VERSION),
@@ -178,7 +184,9 @@ impl TestApp {
             .rev()
             .find(|email| email.to.eq_ignore_ascii_case(to))
             .unwrap_or_else(|| panic!("no email to {to}"));
-        email.invitation_token().expect("the email has an accept link")
+        email
+            .invitation_token()
+            .expect("the email has an accept link")
     }
 
     /// The data folder.

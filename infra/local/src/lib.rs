@@ -212,7 +212,9 @@ async fn serve_one<S: DelegateStore, M: Mailer>(
             http::handle(app, request, Operation::ALL).await
         }
         Err(error) if error.is::<LengthLimitError>() => ApiError::PayloadTooLarge.into_response(),
-        Err(error) => ApiError::MalformedJson(format!("the body could not be read: {error}")).into_response(),
+        Err(error) => {
+            ApiError::MalformedJson(format!("the body could not be read: {error}")).into_response()
+        }
     };
     let (parts, body) = response.into_parts();
     hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref())))

@@ -33,7 +33,11 @@ struct ServeArgs {
     #[arg(long, env = "DELEGATES_LOCAL_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
     /// Folder for the store file and the mail outbox.
-    #[arg(long, env = "DELEGATES_LOCAL_DATA", default_value = "./.delegates-local")]
+    #[arg(
+        long,
+        env = "DELEGATES_LOCAL_DATA",
+        default_value = "./.delegates-local"
+    )]
     data_dir: PathBuf,
 }
 

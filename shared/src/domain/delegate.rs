@@ -134,7 +134,10 @@ mod tests {
     fn a_pending_delegate_past_its_expiry_is_reported_expired() {
         let expiry = datetime!(2026-12-10 12:00 UTC);
         let delegate = pending(expiry);
-        assert_eq!(delegate.status_at(expiry - Duration::seconds(1)), DelegateStatus::Pending);
+        assert_eq!(
+            delegate.status_at(expiry - Duration::seconds(1)),
+            DelegateStatus::Pending
+        );
         assert_eq!(delegate.status_at(expiry), DelegateStatus::Expired);
         assert!(!delegate.is_acceptable_at(expiry));
     }
@@ -143,6 +146,9 @@ mod tests {
     fn an_active_delegate_never_expires() {
         let mut delegate = pending(datetime!(2026-12-10 12:00 UTC));
         delegate.status = StoredStatus::Active;
-        assert_eq!(delegate.status_at(datetime!(2030-01-01 0:00 UTC)), DelegateStatus::Active);
+        assert_eq!(
+            delegate.status_at(datetime!(2030-01-01 0:00 UTC)),
+            DelegateStatus::Active
+        );
     }
 }

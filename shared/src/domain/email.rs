@@ -41,7 +41,9 @@ impl Email {
             Ok(address) if !address.local_part().contains(['"', '(', ')', ' ', '\\']) => {
                 Ok(Self(trimmed.to_owned()))
             }
-            _ => Err(invalid("must be a valid email address such as name@example.com")),
+            _ => Err(invalid(
+                "must be a valid email address such as name@example.com",
+            )),
         }
     }
 
@@ -126,7 +128,11 @@ mod tests {
 
     #[test]
     fn refuses_control_characters_anywhere() {
-        for raw in ["bob@example.com\r\nBcc: x@y.com", "bo\u{7}b@example.com", "bob\u{0}@example.com"] {
+        for raw in [
+            "bob@example.com\r\nBcc: x@y.com",
+            "bo\u{7}b@example.com",
+            "bob\u{0}@example.com",
+        ] {
             let err = Email::parse(raw).unwrap_err();
             assert_eq!(err.field, "email");
         }

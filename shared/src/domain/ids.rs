@@ -19,7 +19,9 @@ impl AccountId {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let ok = !raw.is_empty()
             && raw.len() <= MAX_ACCOUNT_ID_LEN
-            && !raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '#');
+            && !raw
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '#');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -120,7 +122,10 @@ mod tests {
         assert!(DelegateId::parse(&id.to_uppercase()).is_err());
         assert!(DelegateId::parse(&id.replace('-', "")).is_err());
         assert!(DelegateId::parse("not-an-id").is_err());
-        assert!(DelegateId::parse("6f1c2f4e-8a1b-4c3d-9e2f-0a1b2c3d4e5f").is_err(), "v4 refused");
+        assert!(
+            DelegateId::parse("6f1c2f4e-8a1b-4c3d-9e2f-0a1b2c3d4e5f").is_err(),
+            "v4 refused"
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ impl DelegateName {
             .chars()
             .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
         {
-            return Err(invalid("must not contain control characters or line breaks"));
+            return Err(invalid(
+                "must not contain control characters or line breaks",
+            ));
         }
         Ok(Self(normalised))
     }
@@ -79,7 +81,15 @@ mod tests {
 
     #[test]
     fn refuses_empty_and_control_characters() {
-        for raw in ["", "   ", "Bob\r\nBcc: evil@example.com", "Bob\nSmith", "Tab\there", "Nul\u{0}", "Line\u{2028}sep"] {
+        for raw in [
+            "",
+            "   ",
+            "Bob\r\nBcc: evil@example.com",
+            "Bob\nSmith",
+            "Tab\there",
+            "Nul\u{0}",
+            "Line\u{2028}sep",
+        ] {
             let err = DelegateName::parse(raw).unwrap_err();
             assert_eq!(err.field, "name", "{raw:?}");
         }

@@ -145,7 +145,11 @@ mod tests {
         let b = InvitationToken::generate(&account(), id);
         assert_ne!(a.expose(), b.expose());
         assert_ne!(a.hash(), b.hash());
-        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        assert!(
+            a.expose()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        );
     }
 
     #[test]

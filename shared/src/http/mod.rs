@@ -230,9 +230,16 @@ async fn list_delegates<S: DelegateStore, M: Mailer>(
         .as_deref()
         .map(|cursor| Cursor::decode(cursor, &admin.account_id))
         .transpose()?;
-    let page = app.store.list(&admin.account_id, query.limit, after).await?;
+    let page = app
+        .store
+        .list(&admin.account_id, query.limit, after)
+        .await?;
     let now = app.clock.now();
-    let items: Vec<DelegateView<'_>> = page.items.iter().map(|d| DelegateView::new(d, now)).collect();
+    let items: Vec<DelegateView<'_>> = page
+        .items
+        .iter()
+        .map(|d| DelegateView::new(d, now))
+        .collect();
     let next_cursor = page
         .last_key
         .map(|last| Cursor::encode(&admin.account_id, last));
@@ -253,7 +260,11 @@ async fn add_delegate<S: DelegateStore, M: Mailer>(
     let acknowledged = body.boolean("notice_acknowledged");
     let notice_version = body.string("notice_version");
     let mut errors = body.into_errors();
-    let name = name.and_then(|raw| DelegateName::parse(&raw).map_err(|e| errors.push(e.into())).ok());
+    let name = name.and_then(|raw| {
+        DelegateName::parse(&raw)
+            .map_err(|e| errors.push(e.into()))
+            .ok()
+    });
     let email = email.and_then(|raw| Email::parse(&raw).map_err(|e| errors.push(e.into())).ok());
     if acknowledged == Some(false) {
         errors.push(FieldError {
@@ -298,6 +309,7 @@ async fn add_delegate<S: DelegateStore, M: Mailer>(
         .add(&NewInvitation {
             delegate: delegate.clone(),
             token_hash: token.hash(),
+            daily_limit: app.config.invitations_per_day,
         })
         .await?;
     let message = invitation_email(&delegate, &app.config.accept_link(token.expose()));
@@ -314,7 +326,11 @@ async fn add_delegate<S: DelegateStore, M: Mailer>(
 }
 
 /// Takes back an invitation whose email could not be sent, so that the admin can simply retry.
-async fn withdraw<S: DelegateStore, M: Mailer>(app: &App<S, M>, account_id: &AccountId, id: DelegateId) {
+async fn withdraw<S: DelegateStore, M: Mailer>(
+    app: &App<S, M>,
+    account_id: &AccountId,
+    id: DelegateId,
+) {
     if let Err(error) = app.store.remove(account_id, id).await {
         // The token never left this process, so the record cannot be used; it stays listed as
         // pending until an admin removes it or its TTL cleans it up.
@@ -368,7 +384,10 @@ fn preflight(allowed: &'static str) -> Response<Body> {
         .status(StatusCode::NO_CONTENT)
         .header(header::ALLOW, allowed)
         .header(header::ACCESS_CONTROL_ALLOW_METHODS, allowed)
-        .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type")
+        .header(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "authorization, content-type",
+        )
         .header(header::ACCESS_CONTROL_MAX_AGE, "600")
         .body(Body::Empty)
         .expect("static response parts are valid")

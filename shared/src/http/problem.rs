@@ -74,6 +74,14 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    /// 429: the account sent its invitations for today.
+    #[error("daily invitation limit reached")]
+    TooManyInvitations {
+        /// The daily allowance.
+        limit: u32,
+        /// Seconds until it resets.
+        retry_after_seconds: u64,
+    },
     /// 502: the mail service refused the invitation.
     #[error("the invitation email was rejected: {0}")]
     MailRejected(String),
@@ -86,7 +94,9 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::MalformedJson(_) | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::MalformedJson(_) | Self::InvalidCursor => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -95,6 +105,7 @@ impl ApiError {
             Self::InvitationGone => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyInvitations { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MailRejected(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -115,6 +126,7 @@ impl ApiError {
             Self::InvitationGone => "invitation-gone",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::TooManyInvitations { .. } => "too-many-invitations",
             Self::MailRejected(_) => "mail-rejected",
             Self::Unavailable(_) => "service-unavailable",
         }
@@ -134,6 +146,7 @@ impl ApiError {
             Self::InvitationGone => "Invitation no longer valid",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
+            Self::TooManyInvitations { .. } => "Daily invitation limit reached",
             Self::MailRejected(_) => "Invitation email rejected",
             Self::Unavailable(_) => "Service temporarily unavailable",
         }
@@ -149,11 +162,12 @@ impl ApiError {
             Self::Forbidden => "Only the account's administrators may manage delegates.".into(),
             Self::NotFound(what) => (*what).to_owned(),
             Self::MethodNotAllowed(allowed) => format!("This resource allows {allowed}."),
-            Self::EmailTaken => "This account already has a pending, expired or active delegate with this email address. Remove it first to invite the address again.".into(),
+            Self::EmailTaken => "This account already has a pending or active delegate with this email address.".into(),
             Self::NoticeOutdated { current_version } => format!("The access notice is now version {current_version}; show it to the administrator and acknowledge that version."),
             Self::InvitationGone => "This invitation link is unknown, was already used, was revoked or has expired. Ask the administrator for a new invitation.".into(),
             Self::PayloadTooLarge => "The request body may be at most 16 KiB.".into(),
             Self::UnsupportedMediaType => "Send the body as application/json.".into(),
+            Self::TooManyInvitations { limit, .. } => format!("An account may send {limit} invitations per day (UTC); try again after Retry-After seconds."),
             Self::MailRejected(_) => "The mail service refused the invitation email; no delegate was added. Check the address, or try again later.".into(),
             Self::Unavailable(_) => "A backing service is unavailable; nothing was changed. Try again shortly.".into(),
         }
@@ -197,6 +211,12 @@ impl ApiError {
             Self::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
+            Self::TooManyInvitations {
+                retry_after_seconds,
+                ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
             _ => {}
         }
         response
@@ -224,6 +244,13 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::NotFound => Self::NotFound("No delegate with this id in your account."),
             StoreError::InvitationGone => Self::InvitationGone,
+            StoreError::DailyLimitReached {
+                limit,
+                retry_after_seconds,
+            } => Self::TooManyInvitations {
+                limit,
+                retry_after_seconds,
+            },
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
         }
     }

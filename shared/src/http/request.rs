@@ -43,7 +43,12 @@ impl JsonBody {
             let reason = if e.is_eof() && bytes.iter().all(u8::is_ascii_whitespace) {
                 "the body is empty".to_owned()
             } else {
-                format!("{} at line {} column {}", classify(&e), e.line(), e.column())
+                format!(
+                    "{} at line {} column {}",
+                    classify(&e),
+                    e.line(),
+                    e.column()
+                )
             };
             ApiError::MalformedJson(reason)
         })?;
@@ -103,10 +108,11 @@ impl JsonBody {
     pub fn into_errors(mut self) -> Vec<FieldError> {
         let mut unknown: Vec<String> = self.object.keys().cloned().collect();
         unknown.sort();
-        self.errors.extend(unknown.into_iter().map(|field| FieldError {
-            message: format!("is not a known field (expected {})", self.known.join(", ")),
-            field,
-        }));
+        self.errors
+            .extend(unknown.into_iter().map(|field| FieldError {
+                message: format!("is not a known field (expected {})", self.known.join(", ")),
+                field,
+            }));
         self.errors
     }
 }
@@ -201,9 +207,20 @@ mod tests {
         let id = DelegateId::generate();
         let cursor = Cursor::encode(&a, id);
         assert_eq!(Cursor::decode(&cursor, &a).unwrap(), id);
-        assert!(matches!(Cursor::decode(&cursor, &b), Err(ApiError::InvalidCursor)));
-        for forged in ["", "!!", "djE6YWNtZTp4", &URL_SAFE_NO_PAD.encode("v2:acme:x")] {
-            assert!(matches!(Cursor::decode(forged, &a), Err(ApiError::InvalidCursor)));
+        assert!(matches!(
+            Cursor::decode(&cursor, &b),
+            Err(ApiError::InvalidCursor)
+        ));
+        for forged in [
+            "",
+            "!!",
+            "djE6YWNtZTp4",
+            &URL_SAFE_NO_PAD.encode("v2:acme:x"),
+        ] {
+            assert!(matches!(
+                Cursor::decode(forged, &a),
+                Err(ApiError::InvalidCursor)
+            ));
         }
     }
 
@@ -211,8 +228,17 @@ mod tests {
     fn list_query_defaults_and_bounds() {
         assert_eq!(ListQuery::parse(None).unwrap().limit, 50);
         assert_eq!(ListQuery::parse(Some("limit=100")).unwrap().limit, 100);
-        for bad in ["limit=0", "limit=101", "limit=abc", "limit=-1", "limit=1&limit=2"] {
-            assert!(matches!(ListQuery::parse(Some(bad)), Err(ApiError::Validation(_))), "{bad}");
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=abc",
+            "limit=-1",
+            "limit=1&limit=2",
+        ] {
+            assert!(
+                matches!(ListQuery::parse(Some(bad)), Err(ApiError::Validation(_))),
+                "{bad}"
+            );
         }
     }
 }

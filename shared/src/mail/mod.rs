@@ -64,9 +64,8 @@ pub fn from_header(sender: &Sender) -> String {
 
 /// A long date for people, in UTC: `10 December 2026, 17:44 UTC`.
 pub fn human_date(at: OffsetDateTime) -> String {
-    let format = format_description!(
-        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-    );
+    let format =
+        format_description!("[day padding:none] [month repr:long] [year], [hour]:[minute] UTC");
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_else(|_| at.to_string())
@@ -100,7 +99,10 @@ struct InvitationText<'a> {
 
 /// The invitation email for a new delegate. `accept_link` carries the token.
 pub fn invitation_email(delegate: &Delegate, accept_link: &str) -> EmailMessage {
-    let subject = format!("{} invited you as a delegate user", delegate.invited_by.email);
+    let subject = format!(
+        "{} invited you as a delegate user",
+        delegate.invited_by.email
+    );
     let expires = human_date(delegate.invitation_expires_at);
     let html = InvitationHtml {
         subject: &subject,
@@ -165,7 +167,10 @@ mod tests {
         let link = "https://portal.test/delegation/accept?token=abc.def.ghi";
         let email = invitation_email(&delegate("Bob Builder"), link);
         assert_eq!(email.to, vec![Email::parse("Bob@Example.com").unwrap()]);
-        assert_eq!(email.subject, "admin@acme.test invited you as a delegate user");
+        assert_eq!(
+            email.subject,
+            "admin@acme.test invited you as a delegate user"
+        );
         for body in [&email.text, &email.html] {
             assert!(body.contains("Bob Builder"));
             assert!(body.contains("admin@acme.test"));
@@ -177,7 +182,10 @@ mod tests {
 
     #[test]
     fn html_in_names_is_escaped_in_the_html_body_only() {
-        let email = invitation_email(&delegate("<script>alert(1)</script> & co"), "https://p.test/x");
+        let email = invitation_email(
+            &delegate("<script>alert(1)</script> & co"),
+            "https://p.test/x",
+        );
         assert!(!email.html.contains("<script>"));
         assert!(email.html.contains("&#60;script&#62;") || email.html.contains("&lt;script&gt;"));
         assert!(email.text.contains("<script>alert(1)</script> & co"));
@@ -196,8 +204,16 @@ mod tests {
         }
         let mut bytes = Vec::new();
         for word in name.split_whitespace() {
-            let encoded = word.strip_prefix("=?utf-8?b?").unwrap().strip_suffix("?=").unwrap();
-            bytes.extend(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap());
+            let encoded = word
+                .strip_prefix("=?utf-8?b?")
+                .unwrap()
+                .strip_suffix("?=")
+                .unwrap();
+            bytes.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .unwrap(),
+            );
         }
         String::from_utf8(bytes).unwrap()
     }

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::{DelegatePage, DelegateStore, NewInvitation, StoreError};
-use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, StoredStatus, TokenHash};
+use crate::domain::{
+    AccountId, Delegate, DelegateId, DelegateStatus, InvitationToken, StoredStatus, TokenHash,
+};
 
 /// A delegate as stored: the record plus the hash of its unused invitation token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,26 +19,49 @@ struct StoredDelegate {
     token_hash: Option<TokenHash>,
 }
 
-/// The store's whole state: delegate records keyed like the table's delegate items, and the email
-/// claims keyed like its uniqueness items.
+/// The store's whole state: delegate records keyed like the table's delegate items, the email
+/// claims keyed like its uniqueness items, and the daily invitation counters.
 #[derive(Debug, Default, Clone)]
 struct State {
     delegates: BTreeMap<(AccountId, DelegateId), StoredDelegate>,
     emails: HashMap<(AccountId, String), DelegateId>,
+    invitations_per_day: HashMap<(AccountId, Date), u32>,
 }
 
 impl State {
-    fn from_records(records: Vec<StoredDelegate>) -> Self {
+    fn from_snapshot(snapshot: Snapshot) -> Self {
         let mut state = Self::default();
-        for record in records {
+        for record in snapshot.delegates {
             let account = record.delegate.account_id.clone();
             state.emails.insert(
                 (account.clone(), record.delegate.email.identity()),
                 record.delegate.id,
             );
-            state.delegates.insert((account, record.delegate.id), record);
+            state
+                .delegates
+                .insert((account, record.delegate.id), record);
+        }
+        for counter in snapshot.invitation_counters {
+            state
+                .invitations_per_day
+                .insert((counter.account_id, counter.day), counter.count);
         }
         state
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            delegates: self.delegates.values().cloned().collect(),
+            invitation_counters: self
+                .invitations_per_day
+                .iter()
+                .map(|((account_id, day), count)| InvitationCounter {
+                    account_id: account_id.clone(),
+                    day: *day,
+                    count: *count,
+                })
+                .collect(),
+        }
     }
 
     fn list(&self, account_id: &AccountId, limit: u16, after: Option<DelegateId>) -> DelegatePage {
@@ -57,14 +82,40 @@ impl State {
 
     fn add(&mut self, invitation: &NewInvitation) -> Result<(), StoreError> {
         let delegate = &invitation.delegate;
-        let key = (delegate.account_id.clone(), delegate.id);
-        let email_key = (delegate.account_id.clone(), delegate.email.identity());
-        if self.emails.contains_key(&email_key) {
-            return Err(StoreError::EmailTaken);
+        let account = &delegate.account_id;
+        let now = delegate.invited_at;
+        let email_key = (account.clone(), delegate.email.identity());
+        // The claim's holder must be gone or an expired invitation, which is replaced.
+        let replaced = match self.emails.get(&email_key) {
+            None => None,
+            Some(holder) => match self.delegates.get(&(account.clone(), *holder)) {
+                None => None,
+                Some(stored) if stored.delegate.status_at(now) == DelegateStatus::Expired => {
+                    Some(*holder)
+                }
+                Some(_) => return Err(StoreError::EmailTaken),
+            },
+        };
+        let counter_key = (account.clone(), invitation.day());
+        let sent_today = self
+            .invitations_per_day
+            .get(&counter_key)
+            .copied()
+            .unwrap_or(0);
+        if sent_today >= invitation.daily_limit {
+            return Err(StoreError::DailyLimitReached {
+                limit: invitation.daily_limit,
+                retry_after_seconds: invitation.seconds_until_next_day(),
+            });
         }
+        let key = (account.clone(), delegate.id);
         if self.delegates.contains_key(&key) {
             return Err(StoreError::Unavailable("delegate id collision".into()));
         }
+        if let Some(old) = replaced {
+            self.delegates.remove(&(account.clone(), old));
+        }
+        self.invitations_per_day.insert(counter_key, sent_today + 1);
         self.emails.insert(email_key, delegate.id);
         self.delegates.insert(
             key,
@@ -76,9 +127,16 @@ impl State {
         Ok(())
     }
 
-    fn accept(&mut self, token: &InvitationToken, now: OffsetDateTime) -> Result<Delegate, StoreError> {
+    fn accept(
+        &mut self,
+        token: &InvitationToken,
+        now: OffsetDateTime,
+    ) -> Result<Delegate, StoreError> {
         let key = (token.account_id().clone(), token.delegate_id());
-        let stored = self.delegates.get_mut(&key).ok_or(StoreError::InvitationGone)?;
+        let stored = self
+            .delegates
+            .get_mut(&key)
+            .ok_or(StoreError::InvitationGone)?;
         let hash_matches = stored.token_hash.as_ref() == Some(&token.hash());
         if !hash_matches || !stored.delegate.is_acceptable_at(now) {
             return Err(StoreError::InvitationGone);
@@ -111,9 +169,18 @@ pub struct MemoryStore {
 }
 
 /// The JSON file a persistent [`MemoryStore`] is kept in.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 struct Snapshot {
     delegates: Vec<StoredDelegate>,
+    #[serde(default)]
+    invitation_counters: Vec<InvitationCounter>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct InvitationCounter {
+    account_id: AccountId,
+    day: Date,
+    count: u32,
 }
 
 impl MemoryStore {
@@ -128,9 +195,12 @@ impl MemoryStore {
         let state = match fs::read(&path) {
             Ok(bytes) => {
                 let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {e}", path.display()),
+                    )
                 })?;
-                State::from_records(snapshot.delegates)
+                State::from_snapshot(snapshot)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(e),
@@ -144,17 +214,26 @@ impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Changes are made to a copy and swapped in whole, so even a poisoned lock guards a
         // consistent state.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Number of email claims the account holds (for consistency checks in tests).
     pub fn email_claims(&self, account_id: &AccountId) -> usize {
-        self.lock().emails.keys().filter(|(account, _)| account == account_id).count()
+        self.lock()
+            .emails
+            .keys()
+            .filter(|(account, _)| account == account_id)
+            .count()
     }
 
     /// Applies `change` to a copy of the state, persists the copy if this store has a file, and
     /// only then makes it the state: a failed write changes nothing.
-    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn mutate<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut state = self.lock();
         let mut next = state.clone();
         let result = change(&mut next)?;
@@ -170,10 +249,7 @@ impl MemoryStore {
 
 /// Writes the state to a temporary file beside `path`, syncs it and renames it over `path`.
 fn write_atomically(path: &Path, state: &State) -> io::Result<()> {
-    let snapshot = Snapshot {
-        delegates: state.delegates.values().cloned().collect(),
-    };
-    let bytes = serde_json::to_vec_pretty(&snapshot).map_err(io::Error::other)?;
+    let bytes = serde_json::to_vec_pretty(&state.snapshot()).map_err(io::Error::other)?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -198,7 +274,11 @@ impl DelegateStore for MemoryStore {
         self.mutate(|state| state.add(invitation))
     }
 
-    async fn accept(&self, token: &InvitationToken, now: OffsetDateTime) -> Result<Delegate, StoreError> {
+    async fn accept(
+        &self,
+        token: &InvitationToken,
+        now: OffsetDateTime,
+    ) -> Result<Delegate, StoreError> {
         self.mutate(|state| state.accept(token, now))
     }
 

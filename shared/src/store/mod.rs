@@ -2,6 +2,7 @@
 //! request (remove: at most two), and every implementation has the same conditions, uniqueness
 //! and pagination semantics; `tests/` runs one contract suite against all of them.
 
+mod dynamo;
 mod memory;
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, TokenHash};
 
+pub use dynamo::{DynamoStore, REMINDER_INDEX, REMINDER_SHARDS, TTL_ATTRIBUTE, keys};
 pub use memory::MemoryStore;
 
 /// The most delegates one list page may hold.
@@ -18,10 +20,29 @@ pub const MAX_PAGE_SIZE: u16 = 100;
 /// A new, pending invitation to store.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
-    /// The delegate record, with status pending.
+    /// The delegate record, with status pending; its `invited_at` is "now" for the store.
     pub delegate: Delegate,
     /// SHA-256 of the invitation token.
     pub token_hash: TokenHash,
+    /// How many invitations the account may send per UTC day, this one included.
+    pub daily_limit: u32,
+}
+
+impl NewInvitation {
+    /// The UTC day whose invitation counter this invitation counts against.
+    pub fn day(&self) -> time::Date {
+        self.delegate
+            .invited_at
+            .to_offset(time::UtcOffset::UTC)
+            .date()
+    }
+
+    /// Seconds from the invitation until the next UTC midnight, when the day's counter resets.
+    pub fn seconds_until_next_day(&self) -> u64 {
+        let at = self.delegate.invited_at.to_offset(time::UtcOffset::UTC);
+        let midnight = at.date().next_day().map(|d| d.midnight().assume_utc());
+        midnight.map_or(86_400, |m| (m - at).whole_seconds().max(1) as u64)
+    }
 }
 
 /// One page of an account's delegates, newest first.
@@ -45,6 +66,14 @@ pub enum StoreError {
     /// The invitation is unknown, already used, revoked or expired.
     #[error("the invitation is unknown, used, revoked or expired")]
     InvitationGone,
+    /// The account has sent its daily allowance of invitations.
+    #[error("the account sent its {limit} invitations for today")]
+    DailyLimitReached {
+        /// The allowance.
+        limit: u32,
+        /// Seconds until the allowance resets.
+        retry_after_seconds: u64,
+    },
     /// The store could not do the work now (throttling, outage); nothing was changed.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
@@ -61,9 +90,14 @@ pub trait DelegateStore: Send + Sync + 'static {
         after: Option<DelegateId>,
     ) -> impl Future<Output = Result<DelegatePage, StoreError>> + Send;
 
-    /// Stores a pending invitation; refuses an email the account already has (case-insensitive).
-    /// One DynamoDB TransactWriteItems.
-    fn add(&self, invitation: &NewInvitation) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a pending invitation, counting it against the account's daily allowance. Refuses an
+    /// email the account already has (case-insensitive) unless its holder is an expired
+    /// invitation, which the new one replaces. One DynamoDB TransactWriteItems (a second one only
+    /// to replace an expired invitation or reclaim a claim left by one TTL removed).
+    fn add(
+        &self,
+        invitation: &NewInvitation,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Accepts the invitation the token names if its hash matches, it is pending and unexpired
     /// at `now`; returns the now active delegate. One DynamoDB request.
