@@ -59,5 +59,8 @@ export AWS_EC2_METADATA_DISABLED="true"
 # The AWS test suites refuse to skip when this is set: moto is part of the test run.
 export DELEGATES_REQUIRE_MOTO=1
 
+echo "== cargo build (the function binaries the Runtime API tests run)"
+cargo build --workspace --bins
+
 echo "== cargo test"
 cargo test --workspace --all-targets "$@"

@@ -9,5 +9,6 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod lambda;
 pub mod mail;
 pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod contract;
+pub mod runtime_api;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,0 +1,147 @@
+//! Start-up of the Lambda functions: configuration read once, AWS clients built once, and one
+//! cheap call per client so the first user request does not pay for connection set-up.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sesv2::types::{Body, Content, EmailContent, Message};
+
+use crate::auth::Authenticator;
+use crate::clock::SystemClock;
+use crate::config::{Config, Env, vars};
+use crate::http::App;
+use crate::mail::SesMailer;
+use crate::store::DynamoStore;
+
+/// The app the HTTP functions run: DynamoDB and SES.
+pub type AwsApp = App<DynamoStore, SesMailer>;
+
+/// Why a function could not start. Its message names the variable or client at fault.
+pub struct StartupError(String);
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+fn startup<E: std::error::Error>(error: E) -> StartupError {
+    StartupError(error.to_string())
+}
+
+/// Reads the configuration and builds the DynamoDB and SES clients, once.
+pub async fn aws_app() -> Result<AwsApp, StartupError> {
+    let env = Env::process();
+    let config = Config::from_env(&env).map_err(startup)?;
+    let table = env.required(vars::TABLE_NAME).map_err(startup)?;
+    let configuration_set = env.optional(vars::SES_CONFIGURATION_SET);
+    let auth = Authenticator::new(config.auth.clone()).map_err(startup)?;
+    let sdk = aws_config::load_from_env().await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+        config.expired_invitation_retention,
+    );
+    let mailer = SesMailer::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        &config.sender,
+        configuration_set,
+    );
+    Ok(App {
+        config,
+        auth,
+        store,
+        mailer,
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// The one DynamoDB call a function makes at start-up: one its IAM policy allows, reading or
+/// writing nothing real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUp {
+    /// A Query on a partition no item lives in.
+    Query,
+    /// A GetItem of a key no item has.
+    GetItem,
+    /// An UpdateItem of a key no item has, under a condition that fails: nothing is written.
+    ConditionalUpdate,
+}
+
+const WARM_UP_KEY: &str = "WARMUP";
+
+/// Opens the DynamoDB connection (and the SES one when `mail` is set) before the first request.
+/// Failures are logged and ignored: the request path reports real failures.
+pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp, mail: bool) {
+    let store = &app.store;
+    let client = store.client();
+    let key = HashMap::from([
+        ("PK".to_owned(), AttributeValue::S(WARM_UP_KEY.into())),
+        ("SK".to_owned(), AttributeValue::S(WARM_UP_KEY.into())),
+    ]);
+    let result = match dynamodb {
+        WarmUp::Query => client
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(WARM_UP_KEY.into()))
+            .limit(1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        WarmUp::GetItem => client
+            .get_item()
+            .table_name(store.table())
+            .set_key(Some(key))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        WarmUp::ConditionalUpdate => client
+            .update_item()
+            .table_name(store.table())
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression("SET warm = :warm")
+            .expression_attribute_values(":warm", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(error) = result {
+        if dynamodb != WarmUp::ConditionalUpdate {
+            tracing::warn!(%error, "DynamoDB warm-up call failed");
+        }
+    }
+    if mail {
+        // SendEmail without recipients: SES refuses it without sending anything, and the
+        // function's policy allows no other SES call.
+        let content = Content::builder().data("warm-up").build();
+        if let Ok(content) = content {
+            let message = Message::builder()
+                .subject(content.clone())
+                .body(Body::builder().text(content).build())
+                .build();
+            let _ = app
+                .mailer
+                .client()
+                .send_email()
+                .from_email_address(app.config.sender.address.as_str())
+                .content(EmailContent::builder().simple(message).build())
+                .send()
+                .await;
+        }
+    }
+}
