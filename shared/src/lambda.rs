@@ -39,10 +39,10 @@ fn startup<E: std::error::Error>(error: E) -> StartupError {
     StartupError(error.to_string())
 }
 
-/// Reads the configuration and builds the DynamoDB and SES clients, once.
-pub async fn aws_app() -> Result<AwsApp, StartupError> {
-    let env = Env::process();
-    let config = Config::from_env(&env).map_err(startup)?;
+/// Reads the configuration from `env` and builds the DynamoDB and SES clients, once. The SDK
+/// takes region, credentials and endpoint from the standard AWS variables.
+pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
+    let config = Config::from_env(env).map_err(startup)?;
     let table = env.required(vars::TABLE_NAME).map_err(startup)?;
     let configuration_set = env.optional(vars::SES_CONFIGURATION_SET);
     let auth = Authenticator::new(config.auth.clone()).map_err(startup)?;
@@ -120,10 +120,9 @@ pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp, mail: bool) {
             .map(|_| ())
             .map_err(|e| e.to_string()),
     };
-    if let Err(error) = result {
-        if dynamodb != WarmUp::ConditionalUpdate {
-            tracing::warn!(%error, "DynamoDB warm-up call failed");
-        }
+    // The conditional update fails by design; any other failure is worth a line in the log.
+    if let (Err(error), true) = (result, dynamodb != WarmUp::ConditionalUpdate) {
+        tracing::warn!(%error, "DynamoDB warm-up call failed");
     }
     if mail {
         // SendEmail without recipients: SES refuses it without sending anything, and the

@@ -1,13 +1,16 @@
 //! The moto server the test command starts: SDK clients pointed at it through the standard
 //! `AWS_ENDPOINT_URL`, the table created from `template.yaml`, and sent mail read back.
 
+use std::path::PathBuf;
+
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
-};
+pub use delegates_local::aws_setup::{create_table, table_properties, verify_sender};
 use serde_json::Value;
-use serde_yaml_ng::Value as Yaml;
+
+/// The repository's `template.yaml`.
+pub fn template_path() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+}
 
 /// The moto endpoint, or `None` (the test is skipped) when the test command did not start one.
 /// With `DELEGATES_REQUIRE_MOTO` set, a missing endpoint fails the test instead.
@@ -29,93 +32,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// The `DelegatesTable` resource's `Properties` in `template.yaml`.
-pub fn table_properties() -> Yaml {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    let text = std::fs::read_to_string(path).expect("template.yaml");
-    let template: Yaml = serde_yaml_ng::from_str(&text).expect("template.yaml is YAML");
-    template["Resources"]["DelegatesTable"]["Properties"].clone()
-}
-
-fn text(value: &Yaml) -> &str {
-    value
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {value:?}"))
-}
-
-fn key_schema(value: &Yaml) -> Vec<KeySchemaElement> {
-    value
-        .as_sequence()
-        .expect("KeySchema")
-        .iter()
-        .map(|k| {
-            KeySchemaElement::builder()
-                .attribute_name(text(&k["AttributeName"]))
-                .key_type(KeyType::from(text(&k["KeyType"])))
-                .build()
-                .unwrap()
-        })
-        .collect()
-}
-
-/// Creates `name` from the template's table definition (keys, index, billing, TTL).
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    let properties = table_properties();
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::from(text(&properties["BillingMode"])))
-        .set_key_schema(Some(key_schema(&properties["KeySchema"])));
-    for attribute in properties["AttributeDefinitions"].as_sequence().unwrap() {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(text(&attribute["AttributeName"]))
-                .attribute_type(ScalarAttributeType::from(text(&attribute["AttributeType"])))
-                .build()
-                .unwrap(),
-        );
-    }
-    for index in properties["GlobalSecondaryIndexes"]
-        .as_sequence()
-        .into_iter()
-        .flatten()
-    {
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(text(&index["IndexName"]))
-                .set_key_schema(Some(key_schema(&index["KeySchema"])))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(text(
-                            &index["Projection"]["ProjectionType"],
-                        )))
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        );
-    }
-    request.send().await.expect("CreateTable on moto");
-    let ttl = &properties["TimeToLiveSpecification"];
-    client
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name(text(&ttl["AttributeName"]))
-                .enabled(ttl["Enabled"].as_bool().unwrap())
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("UpdateTimeToLive on moto");
-}
-
 /// A fresh table with a unique name.
 pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
     let name = format!("delegates-{}", uuid_like());
-    create_table(client, &name).await;
+    create_table(client, &name, &template_path())
+        .await
+        .expect("CreateTable on moto");
     name
 }
 
@@ -131,16 +53,6 @@ fn uuid_like() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// Makes `address` a verified SES identity on moto.
-pub async fn verify_sender(client: &aws_sdk_sesv2::Client, address: &str) {
-    client
-        .create_email_identity()
-        .email_identity(address)
-        .send()
-        .await
-        .expect("CreateEmailIdentity on moto");
 }
 
 /// A message moto's SES recorded.

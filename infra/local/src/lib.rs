@@ -1,6 +1,8 @@
 //! The local server: the same handler functions the Lambdas run, behind a plain HTTP/1.1 server
 //! on 127.0.0.1, with the store in a JSON file and mail in an `.eml` outbox.
 
+pub mod aws_setup;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use delegates::auth::{TokenClaims, issue_hs256_token};
-use delegates_local::{DataDir, local_app, local_config, start, system_clock};
+use delegates::config::{Env, vars};
+use delegates::lambda::aws_app;
+use delegates_local::aws_setup::{create_table, verify_sender};
+use delegates_local::{DataDir, local_app, local_config, local_defaults, start, system_clock};
 
 /// The Delegate Access API on one machine, with no AWS account.
 #[derive(Parser)]
@@ -25,6 +28,16 @@ enum Command {
     Serve(ServeArgs),
     /// Print a JWT signed with the local development secret.
     Token(TokenArgs),
+    /// Create the DynamoDB table (from template.yaml) and the SES sender identity on the
+    /// endpoint in AWS_ENDPOINT_URL (e.g. moto), for `serve --aws`.
+    AwsSetup(AwsSetupArgs),
+}
+
+#[derive(clap::Args)]
+struct AwsSetupArgs {
+    /// The SAM template whose table definition is used.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -39,6 +52,10 @@ struct ServeArgs {
         default_value = "./.delegates-local"
     )]
     data_dir: PathBuf,
+    /// Use DynamoDB (table DELEGATES_TABLE) and SES through the AWS SDK instead of the file store
+    /// and the outbox; the endpoint comes from AWS_ENDPOINT_URL (moto) or the AWS defaults.
+    #[arg(long)]
+    aws: bool,
 }
 
 #[derive(clap::Args)]
@@ -71,6 +88,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Token(args)) => print_token(&args),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::AwsSetup(args)) => aws_setup(&args),
         None => serve(cli.serve),
     };
     match result {
@@ -100,7 +118,7 @@ fn print_token(args: &TokenArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -108,11 +126,39 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
+        .map_err(|e| e.to_string())
+}
+
+fn aws_setup(args: &AwsSetupArgs) -> Result<(), String> {
+    init_logs();
+    runtime()?.block_on(async {
+        let config = local_config().map_err(|e| e.to_string())?;
+        let defaults = local_defaults();
+        let table = Env::process_with_defaults(&defaults)
+            .required(vars::TABLE_NAME)
+            .map_err(|e| e.to_string())?;
+        let sdk = aws_config::load_from_env().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&dynamodb, &table, &args.template)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("created table {table}");
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        verify_sender(&ses, config.sender.address.as_str()).await;
+        println!("created SES identity {}", config.sender.address);
+        Ok(())
+    })
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logs();
+    runtime()?.block_on(async move {
         let config = local_config().map_err(|e| e.to_string())?;
         let data = DataDir::new(&args.data_dir);
         let claims = TokenClaims {
@@ -123,13 +169,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         };
         let demo_token = issue_hs256_token(&config.auth, &claims, time::Duration::hours(12))
             .map_err(|e| e.to_string())?;
-        let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
-        let server = start(Arc::new(app), args.addr)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-        println!("Delegate Access API listening on {}", server.url());
-        println!("  store:  {}", data.store_file().display());
-        println!("  outbox: {}", data.outbox().display());
+        let listen_error = |e: std::io::Error| format!("cannot listen on {}: {e}", args.addr);
+        let server = if args.aws {
+            let defaults = local_defaults();
+            let app = aws_app(&Env::process_with_defaults(&defaults))
+                .await
+                .map_err(|e| e.to_string())?;
+            let table = app.store.table().to_owned();
+            let server = start(Arc::new(app), args.addr).await.map_err(listen_error)?;
+            println!("Delegate Access API listening on {}", server.url());
+            println!("  store:  DynamoDB table {table}");
+            println!("  mail:   SES");
+            server
+        } else {
+            let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
+            let server = start(Arc::new(app), args.addr).await.map_err(listen_error)?;
+            println!("Delegate Access API listening on {}", server.url());
+            println!("  store:  {}", data.store_file().display());
+            println!("  outbox: {}", data.outbox().display());
+            server
+        };
         println!("Admin token for account 'demo' (12 hours):");
         println!("  export TOKEN={demo_token}");
         println!("Stop with Ctrl-C.");
