@@ -23,7 +23,9 @@ pub fn table_properties(template: &Path) -> Result<Yaml, SetupError> {
         .map_err(|e| SetupError(format!("template is not YAML: {e}")))?;
     let properties = &template["Resources"]["DelegatesTable"]["Properties"];
     if properties.is_null() {
-        return Err(SetupError("the template has no DelegatesTable properties".into()));
+        return Err(SetupError(
+            "the template has no DelegatesTable properties".into(),
+        ));
     }
     Ok(properties.clone())
 }
@@ -113,8 +115,12 @@ pub async fn create_table(
 
 /// Creates the SES identity `address` (moto verifies it at once; real SES emails a link).
 pub async fn verify_sender(client: &aws_sdk_sesv2::Client, address: &str) {
-    if let Err(error) = client.create_email_identity().email_identity(address).send().await {
+    if let Err(error) = client
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+    {
         tracing::warn!(%address, error = %aws_sdk_sesv2::error::DisplayErrorContext(&error), "CreateEmailIdentity failed");
     }
 }
-

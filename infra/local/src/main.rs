@@ -176,14 +176,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let table = app.store.table().to_owned();
-            let server = start(Arc::new(app), args.addr).await.map_err(listen_error)?;
+            let server = start(Arc::new(app), args.addr)
+                .await
+                .map_err(listen_error)?;
             println!("Delegate Access API listening on {}", server.url());
             println!("  store:  DynamoDB table {table}");
             println!("  mail:   SES");
             server
         } else {
             let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
-            let server = start(Arc::new(app), args.addr).await.map_err(listen_error)?;
+            let server = start(Arc::new(app), args.addr)
+                .await
+                .map_err(listen_error)?;
             println!("Delegate Access API listening on {}", server.url());
             println!("  store:  {}", data.store_file().display());
             println!("  outbox: {}", data.outbox().display());
