@@ -11,4 +11,5 @@ pub mod domain;
 pub mod http;
 pub mod lambda;
 pub mod mail;
+pub mod reminder;
 pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod contract;
+pub mod reminder_cases;
 pub mod runtime_api;
 
 use std::collections::HashMap;

@@ -86,6 +86,11 @@ pub async fn create_table(
                         .projection_type(ProjectionType::from(text(
                             &index["Projection"]["ProjectionType"],
                         )))
+                        .set_non_key_attributes(
+                            index["Projection"]["NonKeyAttributes"]
+                                .as_sequence()
+                                .map(|names| names.iter().map(|n| text(n).to_owned()).collect()),
+                        )
                         .build(),
                 )
                 .build()

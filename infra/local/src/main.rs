@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use delegates::auth::{TokenClaims, issue_hs256_token};
 use delegates::config::{Env, vars};
 use delegates::lambda::aws_app;
+use delegates::reminder::{ReminderSettings, period_for_event, run_reminders};
 use delegates_local::aws_setup::{create_table, verify_sender};
 use delegates_local::{DataDir, local_app, local_config, local_defaults, start, system_clock};
 
@@ -28,9 +29,25 @@ enum Command {
     Serve(ServeArgs),
     /// Print a JWT signed with the local development secret.
     Token(TokenArgs),
+    /// Run the review reminder once against the local store; the emails go to the outbox.
+    Remind(RemindArgs),
     /// Create the DynamoDB table (from template.yaml) and the SES sender identity on the
     /// endpoint in AWS_ENDPOINT_URL (e.g. moto), for `serve --aws`.
     AwsSetup(AwsSetupArgs),
+}
+
+#[derive(clap::Args)]
+struct RemindArgs {
+    /// Folder of the store file and the outbox.
+    #[arg(
+        long,
+        env = "DELEGATES_LOCAL_DATA",
+        default_value = "./.delegates-local"
+    )]
+    data_dir: PathBuf,
+    /// The period to remind for (e.g. 2026-12); defaults to the current one.
+    #[arg(long)]
+    period: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -89,6 +106,7 @@ fn main() -> ExitCode {
         Some(Command::Token(args)) => print_token(&args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::AwsSetup(args)) => aws_setup(&args),
+        Some(Command::Remind(args)) => remind(&args),
         None => serve(cli.serve),
     };
     match result {
@@ -153,6 +171,42 @@ fn aws_setup(args: &AwsSetupArgs) -> Result<(), String> {
         verify_sender(&ses, config.sender.address.as_str()).await;
         println!("created SES identity {}", config.sender.address);
         Ok(())
+    })
+}
+
+fn remind(args: &RemindArgs) -> Result<(), String> {
+    init_logs();
+    runtime()?.block_on(async {
+        let config = local_config().map_err(|e| e.to_string())?;
+        let defaults = local_defaults();
+        let settings = ReminderSettings::from_env(&Env::process_with_defaults(&defaults))
+            .map_err(|e| e.to_string())?;
+        let data = DataDir::new(&args.data_dir);
+        let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
+        let now = app.clock.now();
+        let event = match &args.period {
+            Some(period) => serde_json::json!({ "period": period }),
+            None => serde_json::json!({}),
+        };
+        let period = period_for_event(&event, settings.period, now)?;
+        let report = run_reminders(
+            &app.store,
+            &app.mailer,
+            &app.config.portal_url,
+            &settings,
+            &period,
+            now,
+        )
+        .await;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+        println!("outbox: {}", data.outbox().display());
+        match report.retry_reason() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
     })
 }
 

@@ -14,6 +14,9 @@ const MAX_ACCOUNT_ID_LEN: usize = 128;
 pub struct AccountId(String);
 
 impl AccountId {
+    /// Sorts before every valid account id (for key ranges).
+    pub const MIN: &'static AccountId = &AccountId(String::new());
+
     /// Accepts 1 to 128 characters with no control characters, `#` or whitespace (the id is part of
     /// storage keys and cursors).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {

@@ -13,7 +13,10 @@ use aws_sdk_dynamodb::types::{
 };
 use time::{Duration, OffsetDateTime};
 
-use super::{DelegatePage, DelegateStore, NewInvitation, StoreError};
+use super::{
+    AccountPage, DelegatePage, DelegateStore, NewInvitation, ReminderAccount, ReviewStore,
+    StoreError,
+};
 use crate::domain::{
     AccountId, Delegate, DelegateId, DelegateName, Email, InvitationToken, Inviter,
     NoticeAcknowledgement, StoredStatus, TokenHash,
@@ -66,10 +69,15 @@ pub mod keys {
     /// `ACCOUNT`: the account marker, indexed in the reminder index.
     pub const MARKER: &str = ACCOUNT_MARKER;
 
-    /// `SHARD#nn`: the reminder index partition of an account (stable hash of its id).
-    pub fn reminder_shard(account_id: &AccountId) -> String {
+    /// The reminder shard of an account: a stable hash of its id, 0..[`REMINDER_SHARDS`].
+    pub fn shard_of(account_id: &AccountId) -> u8 {
         let hash = digest::digest(&digest::SHA256, account_id.as_str().as_bytes());
-        format!("SHARD#{:02}", hash.as_ref()[0] % REMINDER_SHARDS)
+        hash.as_ref()[0] % REMINDER_SHARDS
+    }
+
+    /// `SHARD#nn`: the reminder index partition key of a shard.
+    pub fn reminder_shard(shard: u8) -> String {
+        format!("SHARD#{shard:02}")
     }
 }
 
@@ -178,7 +186,7 @@ impl DynamoStore {
             .set_key(Some(self.key(account, keys::MARKER.to_owned())))
             .update_expression("SET #shard = :shard, account_id = :account, entity = :entity")
             .expression_attribute_names("#shard", REMINDER_SHARD_ATTRIBUTE)
-            .expression_attribute_values(":shard", s(keys::reminder_shard(account)))
+            .expression_attribute_values(":shard", s(keys::reminder_shard(keys::shard_of(account))))
             .expression_attribute_values(":account", s(account.to_string()))
             .expression_attribute_values(":entity", s("account"))
             .build()
@@ -543,4 +551,128 @@ pub(crate) fn delegate_from_item(item: &Item) -> Result<Delegate, StoreError> {
             acknowledged_by: text("notice_acknowledged_by")?.clone(),
         },
     })
+}
+
+impl ReviewStore for DynamoStore {
+    async fn accounts(
+        &self,
+        shard: u8,
+        limit: u16,
+        after: Option<&AccountId>,
+    ) -> Result<AccountPage, StoreError> {
+        let shard_key = keys::reminder_shard(shard);
+        let start = after.map(|after| {
+            HashMap::from([
+                (REMINDER_SHARD_ATTRIBUTE.to_owned(), s(shard_key.clone())),
+                (PARTITION_KEY.to_owned(), s(keys::account(after))),
+                (SORT_KEY.to_owned(), s(keys::MARKER)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(REMINDER_INDEX)
+            .key_condition_expression("#shard = :shard")
+            .expression_attribute_names("#shard", REMINDER_SHARD_ATTRIBUTE)
+            .expression_attribute_values(":shard", s(shard_key))
+            .limit(i32::from(limit.max(1)))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let account_of = |key: Option<&AttributeValue>| {
+            key.and_then(|pk| pk.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("ACCOUNT#"))
+                .and_then(|id| AccountId::parse(id).ok())
+        };
+        let accounts = output
+            .items()
+            .iter()
+            .map(|item| {
+                let account_id = account_of(item.get(PARTITION_KEY)).ok_or_else(|| {
+                    StoreError::Unavailable("reminder index item without an account key".into())
+                })?;
+                let last_reminder_period = item
+                    .get("last_reminder_period")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned();
+                Ok(ReminderAccount {
+                    account_id,
+                    last_reminder_period,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let last_key = account_of(
+            output
+                .last_evaluated_key()
+                .and_then(|k| k.get(PARTITION_KEY)),
+        );
+        Ok(AccountPage { accounts, last_key })
+    }
+
+    async fn begin_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
+            .condition_expression(
+                "attribute_exists(PK) \
+                 AND (attribute_not_exists(last_reminder_period) OR last_reminder_period <> :period) \
+                 AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .update_expression("SET lease_until = :until")
+            .expression_attribute_values(":period", s(period))
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .expression_attribute_values(":until", n(lease_until.unix_timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(&error)),
+        }
+    }
+
+    async fn finish_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
+            .update_expression("SET last_reminder_period = :period REMOVE lease_until")
+            .expression_attribute_values(":period", s(period))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn abandon_reminder(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
+            .update_expression("REMOVE lease_until")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
 }

@@ -1,13 +1,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use super::{DelegatePage, DelegateStore, NewInvitation, StoreError};
+use super::{
+    AccountPage, DelegatePage, DelegateStore, NewInvitation, ReminderAccount, ReviewStore,
+    StoreError, keys,
+};
 use crate::domain::{
     AccountId, Delegate, DelegateId, DelegateStatus, InvitationToken, StoredStatus, TokenHash,
 };
@@ -26,6 +30,16 @@ struct State {
     delegates: BTreeMap<(AccountId, DelegateId), StoredDelegate>,
     emails: HashMap<(AccountId, String), DelegateId>,
     invitations_per_day: HashMap<(AccountId, Date), u32>,
+    /// Keyed like the reminder index: shard, then account.
+    accounts: BTreeMap<(u8, AccountId), AccountMarker>,
+}
+
+/// The account marker: present once an account has had a delegate.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct AccountMarker {
+    last_reminder_period: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    lease_until: Option<OffsetDateTime>,
 }
 
 impl State {
@@ -40,6 +54,11 @@ impl State {
             state
                 .delegates
                 .insert((account, record.delegate.id), record);
+        }
+        for (account_id, marker) in snapshot.accounts {
+            state
+                .accounts
+                .insert((keys::shard_of(&account_id), account_id), marker);
         }
         for counter in snapshot.invitation_counters {
             state
@@ -60,6 +79,11 @@ impl State {
                     day: *day,
                     count: *count,
                 })
+                .collect(),
+            accounts: self
+                .accounts
+                .iter()
+                .map(|((_, id), marker)| (id.clone(), marker.clone()))
                 .collect(),
         }
     }
@@ -116,6 +140,9 @@ impl State {
             self.delegates.remove(&(account.clone(), old));
         }
         self.invitations_per_day.insert(counter_key, sent_today + 1);
+        self.accounts
+            .entry((keys::shard_of(account), account.clone()))
+            .or_default();
         self.emails.insert(email_key, delegate.id);
         self.delegates.insert(
             key,
@@ -147,6 +174,53 @@ impl State {
         Ok(stored.delegate.clone())
     }
 
+    fn accounts(&self, shard: u8, limit: u16, after: Option<&AccountId>) -> AccountPage {
+        let limit = usize::from(limit.max(1));
+        let start = match after {
+            Some(after) => Bound::Excluded((shard, after.clone())),
+            None => Bound::Included((shard, AccountId::MIN.clone())),
+        };
+        let accounts: Vec<ReminderAccount> = self
+            .accounts
+            .range((start, Bound::Unbounded))
+            .take_while(|((in_shard, _), _)| *in_shard == shard)
+            .take(limit)
+            .map(|((_, id), marker)| ReminderAccount {
+                account_id: id.clone(),
+                last_reminder_period: marker.last_reminder_period.clone(),
+            })
+            .collect();
+        let last_key = (accounts.len() == limit).then(|| accounts[limit - 1].account_id.clone());
+        AccountPage { accounts, last_key }
+    }
+
+    fn begin_reminder(
+        &mut self,
+        account_id: &AccountId,
+        period: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> bool {
+        let key = (keys::shard_of(account_id), account_id.clone());
+        let marker = self.accounts.entry(key).or_default();
+        let sent = marker.last_reminder_period.as_deref() == Some(period);
+        let leased = marker.lease_until.is_some_and(|until| until >= now);
+        if sent || leased {
+            return false;
+        }
+        marker.lease_until = Some(lease_until);
+        true
+    }
+
+    fn end_reminder(&mut self, account_id: &AccountId, sent_period: Option<&str>) {
+        let key = (keys::shard_of(account_id), account_id.clone());
+        let marker = self.accounts.entry(key).or_default();
+        marker.lease_until = None;
+        if let Some(period) = sent_period {
+            marker.last_reminder_period = Some(period.to_owned());
+        }
+    }
+
     fn remove(&mut self, account_id: &AccountId, id: DelegateId) -> Result<Delegate, StoreError> {
         let stored = self
             .delegates
@@ -174,6 +248,8 @@ struct Snapshot {
     delegates: Vec<StoredDelegate>,
     #[serde(default)]
     invitation_counters: Vec<InvitationCounter>,
+    #[serde(default)]
+    accounts: Vec<(AccountId, AccountMarker)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -228,20 +304,22 @@ impl MemoryStore {
             .count()
     }
 
-    /// Applies `change` to a copy of the state, persists the copy if this store has a file, and
-    /// only then makes it the state: a failed write changes nothing.
+    /// Applies `change` (which checks everything before it changes anything, so a refused change
+    /// leaves the state as it was). With a file, the change is made to a copy that is written
+    /// first and only then becomes the state: a failed write changes nothing.
     fn mutate<T>(
         &self,
         change: impl FnOnce(&mut State) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut state = self.lock();
+        let Some(path) = &self.snapshot else {
+            return change(&mut state);
+        };
         let mut next = state.clone();
         let result = change(&mut next)?;
-        if let Some(path) = &self.snapshot {
-            write_atomically(path, &next).map_err(|e| {
-                StoreError::Unavailable(format!("cannot write {}: {e}", path.display()))
-            })?;
-        }
+        write_atomically(path, &next).map_err(|e| {
+            StoreError::Unavailable(format!("cannot write {}: {e}", path.display()))
+        })?;
         *state = next;
         Ok(result)
     }
@@ -284,5 +362,44 @@ impl DelegateStore for MemoryStore {
 
     async fn remove(&self, account_id: &AccountId, id: DelegateId) -> Result<Delegate, StoreError> {
         self.mutate(|state| state.remove(account_id, id))
+    }
+}
+
+impl ReviewStore for MemoryStore {
+    async fn accounts(
+        &self,
+        shard: u8,
+        limit: u16,
+        after: Option<&AccountId>,
+    ) -> Result<AccountPage, StoreError> {
+        Ok(self.lock().accounts(shard, limit, after))
+    }
+
+    async fn begin_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.mutate(|state| Ok(state.begin_reminder(account_id, period, now, lease_until)))
+    }
+
+    async fn finish_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+    ) -> Result<(), StoreError> {
+        self.mutate(|state| {
+            state.end_reminder(account_id, Some(period));
+            Ok(())
+        })
+    }
+
+    async fn abandon_reminder(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.mutate(|state| {
+            state.end_reminder(account_id, None);
+            Ok(())
+        })
     }
 }

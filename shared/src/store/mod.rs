@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, TokenHash};
 
 pub use dynamo::{DynamoStore, REMINDER_INDEX, REMINDER_SHARDS, TTL_ATTRIBUTE, keys};
+
 pub use memory::MemoryStore;
 
 /// The most delegates one list page may hold.
@@ -114,4 +115,59 @@ pub trait DelegateStore: Send + Sync + 'static {
         account_id: &AccountId,
         id: DelegateId,
     ) -> impl Future<Output = Result<Delegate, StoreError>> + Send;
+}
+
+/// An account in the reminder index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderAccount {
+    /// The account.
+    pub account_id: AccountId,
+    /// The period of the last reminder it was sent, if any.
+    pub last_reminder_period: Option<String>,
+}
+
+/// One page of the accounts in one reminder shard, in account id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPage {
+    /// The accounts.
+    pub accounts: Vec<ReminderAccount>,
+    /// Where the next page starts (exclusive), if there may be one.
+    pub last_key: Option<AccountId>,
+}
+
+/// What the review reminder job needs beyond [`DelegateStore`]: the accounts that have had
+/// delegates (a sparse index, paged per shard) and a per-account record of the last reminder.
+pub trait ReviewStore: DelegateStore {
+    /// One page of the accounts in `shard` (0..[`REMINDER_SHARDS`]), after `after`.
+    /// One DynamoDB Query on the reminder index.
+    fn accounts(
+        &self,
+        shard: u8,
+        limit: u16,
+        after: Option<&AccountId>,
+    ) -> impl Future<Output = Result<AccountPage, StoreError>> + Send;
+
+    /// Takes the right to send the account its reminder for `period`: refused (`false`) when the
+    /// period's reminder was already sent or another run holds an unexpired lease on it.
+    /// One conditional UpdateItem.
+    fn begin_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that the period's reminder was sent and releases the lease. One UpdateItem.
+    fn finish_reminder(
+        &self,
+        account_id: &AccountId,
+        period: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Releases the lease without recording a reminder (sending failed). One UpdateItem.
+    fn abandon_reminder(
+        &self,
+        account_id: &AccountId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
