@@ -6,7 +6,7 @@ use delegates::http::{Operation, handle};
 use delegates_tests::aws::verify_sender;
 use serde_json::Value;
 
-use super::{Moto, event, request};
+use super::{Moto, event, request, unique_address};
 
 #[tokio::test]
 async fn a_rejected_invitation_email_leaves_no_delegate_and_can_be_retried() {
@@ -14,10 +14,8 @@ async fn a_rejected_invitation_email_leaves_no_delegate_and_can_be_retried() {
         return;
     };
     let mut env = moto.env();
-    env.insert(
-        vars::MAIL_FROM_ADDRESS.into(),
-        "unverified@delegates-rejects.test".into(),
-    );
+    let sender = unique_address("unverified", "delegates-rejects.test");
+    env.insert(vars::MAIL_FROM_ADDRESS.into(), sender.clone());
     let app = moto.app_unverified(&env);
 
     let response = handle(
@@ -44,7 +42,7 @@ async fn a_rejected_invitation_email_leaves_no_delegate_and_can_be_retried() {
         .collect();
     assert!(ghosts.is_empty(), "ghost records: {ghosts:?}");
 
-    verify_sender(&moto.ses, "unverified@delegates-rejects.test").await;
+    verify_sender(&moto.ses, &sender).await;
     let retried = handle(
         &app,
         request(&event("add-delegate.json")),

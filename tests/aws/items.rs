@@ -6,7 +6,7 @@ use delegates_tests::aws::sent_messages;
 use delegates_tests::invitation_token_in;
 use serde_json::{Value, json};
 
-use super::{Moto, event, request};
+use super::{Moto, add_event_for, event, request, unique_address};
 
 #[tokio::test]
 async fn items_hold_the_token_hash_only_and_ttl_while_pending() {
@@ -14,9 +14,10 @@ async fn items_hold_the_token_hash_only_and_ttl_while_pending() {
         return;
     };
     let app = moto.app(&moto.env()).await;
+    let address = unique_address("items", "it-partner.example");
     let response = handle(
         &app,
-        request(&event("add-delegate.json")),
+        request(&add_event_for(&address)),
         &[Operation::AddDelegate],
     )
     .await;
@@ -28,7 +29,7 @@ async fn items_hold_the_token_hash_only_and_ttl_while_pending() {
     let message = sent
         .iter()
         .rev()
-        .find(|m| m.to == ["Pat.Partner@it-partner.example"])
+        .find(|m| m.to == [address.clone()])
         .unwrap();
     let token = invitation_token_in(&message.body).unwrap();
     let parsed = InvitationToken::parse(&token).unwrap();

@@ -50,7 +50,7 @@ async fn an_unverified_sender_is_rejected() {
         return;
     };
     let sender = Sender {
-        address: Email::parse("nobody@unverified.test").unwrap(),
+        address: Email::parse(&super::unique_address("nobody", "unverified.test")).unwrap(),
         name: "Nobody".into(),
     };
     let mailer = SesMailer::new(moto.ses.clone(), &sender, None);

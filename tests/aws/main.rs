@@ -88,3 +88,25 @@ pub fn event(name: &str) -> serde_json::Value {
 pub fn request(event: &serde_json::Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
+
+/// An address no other test (or earlier run on the same moto) uses.
+pub fn unique_address(prefix: &str, domain: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos:x}@{domain}")
+}
+
+/// The add event with `email` in its body.
+pub fn add_event_for(email: &str) -> serde_json::Value {
+    let mut add = event("add-delegate.json");
+    let body = serde_json::json!({
+        "name": "Pat Partner",
+        "email": email,
+        "notice_acknowledged": true,
+        "notice_version": "2026-01"
+    });
+    add["body"] = serde_json::json!(body.to_string());
+    add
+}

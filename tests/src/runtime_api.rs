@@ -255,14 +255,27 @@ impl FunctionProcess {
         env: &HashMap<String, String>,
         log: PathBuf,
     ) -> Self {
-        let path = binary_dir().join(binary);
+        Self::spawn_path(&binary_dir().join(binary), api, env, log)
+    }
+
+    /// Starts the binary at `path` with the Lambda variables and `env`.
+    pub fn spawn_path(
+        path: &std::path::Path,
+        api: &RuntimeApi,
+        env: &HashMap<String, String>,
+        log: PathBuf,
+    ) -> Self {
+        let binary = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("function");
         assert!(
             path.exists(),
             "{} is missing: build the functions first (cargo build --workspace --bins)",
             path.display()
         );
         let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(&path)
+        let child = Command::new(path)
             .envs(env)
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", binary)
@@ -275,6 +288,11 @@ impl FunctionProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
         Self { child, log }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process has exited.

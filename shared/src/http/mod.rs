@@ -21,7 +21,7 @@ use crate::domain::{
     NoticeAcknowledgement, StoredStatus,
 };
 use crate::mail::{Mailer, invitation_email};
-use crate::store::{DelegateStore, NewInvitation};
+use crate::store::{DelegateStore, NewInvitation, StoreError};
 
 pub use problem::{ApiError, FieldError, PROBLEM_JSON};
 pub use request::MAX_BODY_BYTES;
@@ -326,15 +326,27 @@ async fn add_delegate<S: DelegateStore, M: Mailer>(
 }
 
 /// Takes back an invitation whose email could not be sent, so that the admin can simply retry.
+/// Tried three times (the SDK retries each attempt too): a record left behind would block the
+/// retry with 409 until an admin removes it.
 async fn withdraw<S: DelegateStore, M: Mailer>(
     app: &App<S, M>,
     account_id: &AccountId,
     id: DelegateId,
 ) {
-    if let Err(error) = app.store.remove(account_id, id).await {
-        // The token never left this process, so the record cannot be used; it stays listed as
-        // pending until an admin removes it or its TTL cleans it up.
-        tracing::error!(account = %account_id, delegate = %id, %error, "could not withdraw an unsent invitation");
+    const BACKOFF_MS: [u64; 3] = [0, 50, 250];
+    for (attempt, wait) in BACKOFF_MS.into_iter().enumerate() {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        match app.store.remove(account_id, id).await {
+            Ok(_) | Err(StoreError::NotFound) => return,
+            Err(error) if attempt + 1 == BACKOFF_MS.len() => {
+                // The token never left this process, so the record cannot be used; it stays
+                // listed as pending until an admin removes it or its TTL cleans it up.
+                tracing::error!(account = %account_id, delegate = %id, %error, "could not withdraw an unsent invitation");
+            }
+            Err(error) => {
+                tracing::warn!(account = %account_id, delegate = %id, %error, "withdrawing an unsent invitation failed; retrying");
+            }
+        }
     }
 }
 

@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 
 use crate::domain::{AccountId, Delegate, DelegateId, InvitationToken, TokenHash};
 
-pub use dynamo::{DynamoStore, REMINDER_INDEX, REMINDER_SHARDS, TTL_ATTRIBUTE, keys};
+pub use dynamo::{
+    DynamoStore, PARTITION_KEY, REMINDER_INDEX, REMINDER_SHARD_ATTRIBUTE, REMINDER_SHARDS,
+    SORT_KEY, TTL_ATTRIBUTE, keys,
+};
 
 pub use memory::MemoryStore;
 
