@@ -4,7 +4,8 @@
 #   2. cfn-lint on template.yaml;
 #   3. moto on a free port of 127.0.0.1, for the DynamoDB and SES v2 tests through the AWS SDK;
 #   4. the function binaries (the Runtime API tests run them), then every Rust test;
-#   5. moto is stopped on exit, whatever happened.
+#   5. schemathesis (>= 1,000 generated requests) against the local server and infra/openapi.yaml;
+#   6. moto is stopped on exit, whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/scripts/lib.sh
@@ -23,3 +24,6 @@ cargo build --workspace --bins
 
 echo "== cargo test"
 cargo test --workspace --all-targets "$@"
+
+echo "== schemathesis against the local server (infra/openapi.yaml)"
+ST_SEED="${ST_SEED:-20261203}" ./infra/scripts/schemathesis.sh

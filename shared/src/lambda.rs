@@ -80,9 +80,15 @@ pub enum WarmUp {
 
 const WARM_UP_KEY: &str = "WARMUP";
 
+/// Set to `off` to skip the warm-up calls (the benchmark measures init both ways).
+pub const WARM_UP_VARIABLE: &str = "DELEGATES_WARM_UP";
+
 /// Opens the DynamoDB connection (and the SES one when `mail` is set) before the first request.
 /// Failures are logged and ignored: the request path reports real failures.
 pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp, mail: bool) {
+    if std::env::var(WARM_UP_VARIABLE).is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+        return;
+    }
     let store = &app.store;
     let client = store.client();
     let key = HashMap::from([

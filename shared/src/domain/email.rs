@@ -35,10 +35,21 @@ impl Email {
             .with_required_tld()
             .without_domain_literal()
             .without_display_text();
+        if !trimmed.is_ascii() {
+            // Internationalised addresses need SMTPUTF8 end to end; IDN domains can be given in
+            // their ASCII (punycode) form. This also keeps invisible and look-alike characters out.
+            return Err(invalid(
+                "must be an ASCII address (write international domains in their xn-- form)",
+            ));
+        }
         match EmailAddress::parse_with_options(trimmed, options) {
             // Quoted local parts and comments are valid RFC 5322 but never a real person's
-            // mailbox here, and they complicate headers: refuse them.
-            Ok(address) if !address.local_part().contains(['"', '(', ')', ' ', '\\']) => {
+            // mailbox here, and they complicate headers: refuse them. The domain must be a host
+            // name that mail can be delivered to.
+            Ok(address)
+                if !address.local_part().contains(['"', '(', ')', ' ', '\\'])
+                    && is_host_name(address.domain()) =>
+            {
                 Ok(Self(trimmed.to_owned()))
             }
             _ => Err(invalid(
@@ -61,6 +72,24 @@ impl Email {
     pub fn same_as(&self, other: &Email) -> bool {
         self.identity() == other.identity()
     }
+}
+
+/// A DNS host name: letter-digit-hyphen labels of 1 to 63 characters, not starting or ending
+/// with a hyphen, and an alphabetic top-level domain (so no IP addresses).
+fn is_host_name(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let tld_ok = labels.last().is_some_and(|tld| {
+        tld.len() >= 2 && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"))
+    });
+    labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok
 }
 
 impl fmt::Display for Email {
@@ -121,8 +150,33 @@ mod tests {
             "bob@[127.0.0.1]",
             "\"bob smith\"@example.com",
             "bob@exa mple.com",
+            "p1@b$c.co",
+            "p2@b*c.co",
+            "a@1.2.3.4",
+            "a@b.1",
+            "r3\u{200b}@b.co",
+            "r4\u{a0}x@b.co",
+            "r5@b\u{3000}c.co",
+            "r6\u{202e}@b.co",
+            "ü@b.co",
+            "a@ü.co",
+            "a@-b.co",
+            "a@b-.co",
+            "a@b..co",
         ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn accepts_ordinary_and_punycode_addresses() {
+        for raw in [
+            "first.last+tag@sub.example.co.uk",
+            "o'brien@example.ie",
+            "x@xn--bcher-kva.example",
+            "a_b-c@x-y.example",
+        ] {
+            assert!(Email::parse(raw).is_ok(), "{raw:?} was refused");
         }
     }
 

@@ -67,6 +67,15 @@ impl Operation {
     ];
 }
 
+/// Every route of the API: method, path template (OpenAPI style) and operation.
+pub const ROUTES: &[(&str, &str, Operation)] = &[
+    ("GET", "/notice", Operation::ReadNotice),
+    ("GET", "/delegates", Operation::ListDelegates),
+    ("POST", "/delegates", Operation::AddDelegate),
+    ("DELETE", "/delegates/{id}", Operation::RemoveDelegate),
+    ("POST", "/invitations/accept", Operation::AcceptInvitation),
+];
+
 /// A matched route.
 enum Route<'a> {
     Notice,
@@ -420,4 +429,27 @@ fn apply_cors(config: &Config, origin: Option<HeaderValue>, response: &mut Respo
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("Location, Retry-After, WWW-Authenticate"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_table_is_what_the_router_serves() {
+        for (method, template, operation) in ROUTES {
+            let path = template.replace("{id}", "01a23d09-b85c-71c6-b586-80dc249f5a3c");
+            let route = Route::parse(&path).expect(template);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert_eq!(
+                route.operation(&method),
+                Some(*operation),
+                "{method} {template}"
+            );
+            assert!(route.allowed().contains(method.as_str()));
+        }
+        for operation in Operation::ALL {
+            assert_eq!(ROUTES.iter().filter(|(_, _, o)| o == operation).count(), 1);
+        }
+    }
 }

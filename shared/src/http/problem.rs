@@ -91,6 +91,25 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Every problem type slug the API uses.
+    pub const SLUGS: &'static [&'static str] = &[
+        "validation-failed",
+        "malformed-json",
+        "invalid-cursor",
+        "unauthenticated",
+        "forbidden",
+        "not-found",
+        "method-not-allowed",
+        "email-taken",
+        "notice-outdated",
+        "invitation-gone",
+        "payload-too-large",
+        "unsupported-media-type",
+        "too-many-invitations",
+        "mail-rejected",
+        "service-unavailable",
+    ];
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -261,6 +280,56 @@ impl From<MailError> for ApiError {
         match error {
             MailError::Rejected(reason) => Self::MailRejected(reason),
             MailError::Unavailable(reason) => Self::Unavailable(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_listed_slug_a_status_and_a_problem_body() {
+        let all = [
+            ApiError::Validation(vec![]),
+            ApiError::MalformedJson("x".into()),
+            ApiError::InvalidCursor,
+            ApiError::Unauthenticated,
+            ApiError::Forbidden,
+            ApiError::NotFound("x"),
+            ApiError::MethodNotAllowed("GET"),
+            ApiError::EmailTaken,
+            ApiError::NoticeOutdated {
+                current_version: "v".into(),
+            },
+            ApiError::InvitationGone,
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::TooManyInvitations {
+                limit: 1,
+                retry_after_seconds: 1,
+            },
+            ApiError::MailRejected("x".into()),
+            ApiError::Unavailable("internal detail".into()),
+        ];
+        assert_eq!(all.len(), ApiError::SLUGS.len());
+        for error in all {
+            let slug = error.slug();
+            assert!(ApiError::SLUGS.contains(&slug), "{slug}");
+            let status = error.status();
+            let response = error.into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                response.headers()[lambda_http::http::header::CONTENT_TYPE],
+                PROBLEM_JSON
+            );
+            let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+            assert_eq!(body["type"], format!("urn:delegate-access:problem:{slug}"));
+            assert_eq!(body["status"], status.as_u16());
+            assert!(
+                !body.to_string().contains("internal detail"),
+                "5xx internals never leave"
+            );
         }
     }
 }

@@ -83,6 +83,7 @@ fn zip_size(binary: &Path) -> u64 {
 struct Measured {
     name: String,
     init_ms: Vec<f64>,
+    init_with_warm_up_ms: Vec<f64>,
     init_cpu_ms: Vec<f64>,
     warm_ms: Vec<f64>,
     warm_cpu_us: f64,
@@ -228,7 +229,16 @@ async fn main() {
     for name in std::iter::once(FLOOR).chain(FUNCTIONS) {
         let binary = release.join(name);
         println!("measuring {name}...");
-        let (init_ms, init_cpu_ms) = cold_starts(&binary, &process_env, cold, &logs).await;
+        // Init without the warm-up calls (what the floor does too), then with them (as deployed:
+        // the connections to DynamoDB and SES are opened before the first request).
+        let mut no_warm_up = process_env.clone();
+        no_warm_up.insert(delegates::lambda::WARM_UP_VARIABLE.into(), "off".into());
+        let (init_ms, init_cpu_ms) = cold_starts(&binary, &no_warm_up, cold, &logs).await;
+        let init_with_warm_up_ms = if name == FLOOR {
+            init_ms.clone()
+        } else {
+            cold_starts(&binary, &process_env, cold, &logs).await.0
+        };
         let api = RuntimeApi::start().await;
         let mut process = FunctionProcess::spawn_path(
             &binary,
@@ -265,6 +275,7 @@ async fn main() {
         results.push(Measured {
             name: name.to_owned(),
             init_ms,
+            init_with_warm_up_ms,
             init_cpu_ms,
             warm_ms,
             warm_cpu_us: cpu as f64 / 1e3 / warm as f64,
@@ -291,10 +302,11 @@ async fn main() {
     for r in &mut results {
         let init = median(&mut r.init_ms);
         let init_cpu = median(&mut r.init_cpu_ms);
+        let init_warm_up = median(&mut r.init_with_warm_up_ms);
         let p50 = percentile(&mut r.warm_ms, 0.5);
         let p99 = percentile(&mut r.warm_ms, 0.99);
         println!(
-            "| {} | {init:.1} | {:.2}x | {init_cpu:.1} | {p50:.2} | {p99:.2} | {:.0} | {:.1} | {:.2} | {:.2} | {} |",
+            "| {} | {init:.1} | {:.2}x | {init_cpu:.1} | {init_warm_up:.1} | {p50:.2} | {p99:.2} | {:.0} | {:.1} | {:.2} | {:.2} | {} |",
             r.name,
             init / floor_init,
             r.warm_cpu_us,
@@ -312,6 +324,7 @@ async fn main() {
             "init_ms_median": init,
             "init_ratio_to_floor": init / floor_init,
             "init_cpu_ms_median": init_cpu,
+            "init_with_warm_up_ms_median": init_warm_up,
             "warm_ms_p50": p50,
             "warm_ms_p99": p99,
             "cpu_per_invocation_us": r.warm_cpu_us,
