@@ -146,6 +146,19 @@ pub fn period_for_event(
     Ok(kind.period_of(at))
 }
 
+/// Runs the reminders for the period `event` names (see [`period_for_event`]).
+pub async fn run_for_event<S: ReviewStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    portal_url: &str,
+    settings: &ReminderSettings,
+    event: &Value,
+    now: OffsetDateTime,
+) -> Result<RunReport, String> {
+    let period = period_for_event(event, settings.period, now)?;
+    Ok(run_reminders(store, mailer, portal_url, settings, &period, now).await)
+}
+
 /// What one run did.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct RunReport {

@@ -19,15 +19,7 @@ struct Function {
 async fn start(binary: &str, moto: &Moto) -> Function {
     let api = RuntimeApi::start().await;
     let mut env = moto.env();
-    for name in [
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
-        env.insert(name.into(), std::env::var(name).unwrap());
-    }
-    env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    delegates_tests::aws::with_aws_variables(&mut env);
     let log_dir = tempfile::tempdir().unwrap();
     let mut process = FunctionProcess::spawn(binary, &api, &env, log_dir.path().join("log"));
     if let Err(error) = process
@@ -156,14 +148,7 @@ async fn a_function_with_a_missing_variable_stops_at_start_up_naming_it() {
     let mut env = moto.env();
     env.remove("DELEGATES_TABLE");
     env.insert("JWT_ISSUER".into(), String::new());
-    for name in [
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
-        env.insert(name.into(), std::env::var(name).unwrap());
-    }
+    delegates_tests::aws::with_aws_variables(&mut env);
     let dir = tempfile::tempdir().unwrap();
     let mut process = FunctionProcess::spawn("list-delegates", &api, &env, dir.path().join("log"));
     let ready = process

@@ -45,15 +45,7 @@ async fn the_function_reminds_once_per_period_for_either_event_shape() {
         201
     );
 
-    for name in [
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
-        env.insert(name.into(), std::env::var(name).unwrap());
-    }
-    env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    delegates_tests::aws::with_aws_variables(&mut env);
     let api = RuntimeApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut process = FunctionProcess::spawn("review-reminder", &api, &env, dir.path().join("log"));

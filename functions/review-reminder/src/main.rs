@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use delegates::config::Env;
 use delegates::lambda::{WarmUp, aws_app, warm_up};
-use delegates::reminder::{ReminderSettings, period_for_event, run_reminders};
+use delegates::reminder::{ReminderSettings, run_for_event};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -26,7 +26,6 @@ async fn main() -> Result<(), Error> {
     let (app, settings) = (&app, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = app.clock.now();
-        let period = period_for_event(&event.payload, settings.period, now)?;
         let remaining = event
             .context
             .deadline()
@@ -35,15 +34,15 @@ async fn main() -> Result<(), Error> {
         let left = remaining.saturating_sub(MAX_SAFETY_MARGIN.min(remaining / 10));
         let mut settings = settings.clone();
         settings.time_budget = settings.time_budget.min(left);
-        let report = run_reminders(
+        let report = run_for_event(
             &app.store,
             &app.mailer,
             &app.config.portal_url,
             &settings,
-            &period,
+            &event.payload,
             now,
         )
-        .await;
+        .await?;
         tracing::info!(
             period = %report.period,
             accounts_seen = report.accounts_seen,

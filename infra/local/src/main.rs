@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use delegates::auth::{TokenClaims, issue_hs256_token};
 use delegates::config::{Env, vars};
 use delegates::lambda::aws_app;
-use delegates::reminder::{ReminderSettings, period_for_event, run_reminders};
+use delegates::reminder::{ReminderSettings, run_for_event};
 use delegates_local::aws_setup::{create_table, verify_sender};
 use delegates_local::{DataDir, local_app, local_config, local_defaults, start, system_clock};
 
@@ -188,16 +188,15 @@ fn remind(args: &RemindArgs) -> Result<(), String> {
             Some(period) => serde_json::json!({ "period": period }),
             None => serde_json::json!({}),
         };
-        let period = period_for_event(&event, settings.period, now)?;
-        let report = run_reminders(
+        let report = run_for_event(
             &app.store,
             &app.mailer,
             &app.config.portal_url,
             &settings,
-            &period,
+            &event,
             now,
         )
-        .await;
+        .await?;
         println!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?

@@ -56,7 +56,7 @@ fn build(target_dir: &Path) {
     let mut command = Command::new(env!("CARGO"));
     command.current_dir(repo()).args(["build", "--release"]);
     for function in FUNCTIONS {
-        command.args(["-p", function]);
+        command.args(["-p", function, "--bin", function]);
     }
     command.args(["-p", "delegates-bench", "--bin", FLOOR]);
     command.env("CARGO_TARGET_DIR", target_dir);
@@ -199,7 +199,7 @@ async fn main() {
     verify_sender(&ses, "no-reply@delegates.localhost").await;
     let mut env = delegates_local::local_defaults();
     env.insert(vars::TABLE_NAME.into(), table.clone());
-    env.insert(vars::INVITATIONS_PER_DAY.into(), "1000000".into());
+    env.insert(vars::INVITATIONS_PER_DAY.into(), "10000".into());
     let config = Config::from_env(&Env::from_map(&env)).unwrap();
     let store = DynamoStore::new(
         dynamodb.clone(),
