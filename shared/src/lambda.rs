@@ -39,6 +39,59 @@ fn startup<E: std::error::Error>(error: E) -> StartupError {
     StartupError(error.to_string())
 }
 
+/// Crates that log raw Lambda events, request bodies or signing details at TRACE level: JWTs,
+/// invitation tokens and links would reach the logs. They are never logged below DEBUG.
+const SENSITIVE_AT_TRACE: &[&str] = &[
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sigv4",
+    "aws_runtime",
+    "aws_config",
+    "aws_sdk_dynamodb",
+    "aws_sdk_sesv2",
+    "hyper",
+    "hyper_util",
+    "rustls",
+];
+
+/// Sets up logging as Lambda's advanced logging controls ask: JSON when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`, default
+/// INFO), except that the crates in [`SENSITIVE_AT_TRACE`] never log below DEBUG.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::LevelFilter;
+
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let capped = level.min(LevelFilter::DEBUG);
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .parse_lossy("");
+    for target in SENSITIVE_AT_TRACE {
+        if let Ok(directive) = format!("{target}={capped}").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
 /// Reads the configuration from `env` and builds the DynamoDB and SES clients, once. The SDK
 /// takes region, credentials and endpoint from the standard AWS variables.
 pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
@@ -46,7 +99,10 @@ pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
     let table = env.required(vars::TABLE_NAME).map_err(startup)?;
     let configuration_set = env.optional(vars::SES_CONFIGURATION_SET);
     let auth = Authenticator::new(config.auth.clone()).map_err(startup)?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(sdk_timeouts())
+        .load()
+        .await;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         table,
@@ -64,6 +120,16 @@ pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
         mailer,
         clock: Arc::new(SystemClock),
     })
+}
+
+/// Bounds on every AWS call, so that a slow dependency turns into a clean 503 (and, for an add
+/// whose email failed, leaves time to withdraw the invitation) instead of a Lambda timeout.
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(5))
+        .build()
 }
 
 /// The one DynamoDB call a function makes at start-up: one its IAM policy allows, reading or

@@ -23,7 +23,9 @@ use time::{Duration, OffsetDateTime};
 use crate::config::{ConfigError, Env};
 use crate::domain::{AccountId, Delegate, DelegateStatus, Email};
 use crate::mail::{EmailMessage, MailError, Mailer};
-use crate::store::{REMINDER_SHARDS, ReminderAccount, ReviewStore, StoreError};
+use crate::store::{
+    Lease, LeaseOutcome, REMINDER_SHARDS, ReminderAccount, ReviewStore, StoreError,
+};
 
 /// Environment variables of the reminder.
 pub mod vars {
@@ -33,6 +35,9 @@ pub mod vars {
     pub const REMINDER_CONCURRENCY: &str = "REMINDER_CONCURRENCY";
     /// Seconds a run may start new accounts for (default 840, inside Lambda's 15 minutes).
     pub const REMINDER_TIME_BUDGET_SECONDS: &str = "REMINDER_TIME_BUDGET_SECONDS";
+    /// Reminder emails per second at most (default 10; 0 for no limit): keep it within the SES
+    /// account's sending quota.
+    pub const REMINDER_SEND_RATE: &str = "REMINDER_SEND_RATE";
 }
 
 /// How often admins are reminded.
@@ -90,10 +95,13 @@ pub struct ReminderSettings {
     pub concurrency: usize,
     /// How long a run may start new accounts.
     pub time_budget: std::time::Duration,
-    /// How long an account's lease lasts (a crashed run's lease expires after this).
+    /// How long an account's lease lasts (a crashed run's lease expires after this; longer
+    /// than a Lambda run, so a retry never overlaps the run that crashed).
     pub lease: Duration,
     /// Accounts read per index page.
     pub page_size: u16,
+    /// Emails per second at most, if limited.
+    pub send_rate: Option<u32>,
 }
 
 impl ReminderSettings {
@@ -118,8 +126,12 @@ impl ReminderSettings {
                 840,
                 1..=900,
             )?),
-            lease: Duration::minutes(15),
+            lease: Duration::minutes(30),
             page_size: 100,
+            send_rate: match env.number(vars::REMINDER_SEND_RATE, 10, 0..=10_000)? {
+                0 => None,
+                rate => Some(rate as u32),
+            },
         })
     }
 }
@@ -172,9 +184,14 @@ pub struct RunReport {
     pub already_reminded: u64,
     /// Accounts with no delegates now (nothing sent).
     pub without_delegates: u64,
+    /// Accounts another run was reminding (left to it; this run is unfinished).
+    pub leased_elsewhere: u64,
+    /// Accounts due that this run had no time left to start.
+    pub not_started: u64,
     /// Accounts whose reminder failed, with the reason.
     pub failures: Vec<AccountFailure>,
-    /// Whether the time budget ran out before every account was seen.
+    /// Whether accounts were left for a later run: the time budget ran out, or another run
+    /// held some of them.
     pub unfinished: bool,
 }
 
@@ -208,8 +225,61 @@ pub struct AccountFailure {
 enum Outcome {
     Sent,
     AlreadyReminded,
+    LeasedElsewhere,
+    NotStarted,
     NoDelegates,
     Failed(String),
+}
+
+/// Spaces sends at most `rate` per second across the run's concurrent accounts.
+struct SendPacer {
+    interval: Option<std::time::Duration>,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl SendPacer {
+    fn new(rate: Option<u32>) -> Self {
+        Self {
+            interval: rate.map(|rate| std::time::Duration::from_secs(1) / rate.max(1)),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait_turn(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let turn = {
+            let mut next = self.next.lock().await;
+            let turn = (*next).max(tokio::time::Instant::now());
+            *next = turn + interval;
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+}
+
+/// Everything one run shares between its accounts.
+struct Run<'a, S, M> {
+    store: &'a S,
+    mailer: &'a M,
+    portal_url: &'a str,
+    settings: &'a ReminderSettings,
+    period: &'a str,
+    run_id: String,
+    started_at: OffsetDateTime,
+    started: Instant,
+    pacer: SendPacer,
+}
+
+impl<S, M> Run<'_, S, M> {
+    fn now(&self) -> OffsetDateTime {
+        self.started_at + self.started.elapsed()
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.started.elapsed() >= self.settings.time_budget
+    }
 }
 
 /// Runs the reminders of `period` for every account in the index.
@@ -221,7 +291,17 @@ pub async fn run_reminders<S: ReviewStore, M: Mailer>(
     period: &str,
     now: OffsetDateTime,
 ) -> RunReport {
-    let started = Instant::now();
+    let run = Run {
+        store,
+        mailer,
+        portal_url,
+        settings,
+        period,
+        run_id: uuid::Uuid::now_v7().to_string(),
+        started_at: now,
+        started: Instant::now(),
+        pacer: SendPacer::new(settings.send_rate),
+    };
     let mut report = RunReport {
         period: period.to_owned(),
         ..RunReport::default()
@@ -229,7 +309,7 @@ pub async fn run_reminders<S: ReviewStore, M: Mailer>(
     'shards: for shard in 0..REMINDER_SHARDS {
         let mut after: Option<AccountId> = None;
         loop {
-            if started.elapsed() >= settings.time_budget {
+            if run.out_of_time() {
                 report.unfinished = true;
                 break 'shards;
             }
@@ -256,18 +336,10 @@ pub async fn run_reminders<S: ReviewStore, M: Mailer>(
                 .collect();
             // Accounts the index already shows as reminded cost no request at all.
             report.already_reminded += (seen - due.len()) as u64;
+            let run = &run;
             let outcomes: Vec<(AccountId, Outcome)> = stream::iter(due)
                 .map(|account| async move {
-                    let outcome = remind_account(
-                        store,
-                        mailer,
-                        portal_url,
-                        settings,
-                        &account.account_id,
-                        period,
-                        now,
-                    )
-                    .await;
+                    let outcome = remind_account(run, &account.account_id).await;
                     (account.account_id, outcome)
                 })
                 .buffer_unordered(settings.concurrency)
@@ -277,6 +349,8 @@ pub async fn run_reminders<S: ReviewStore, M: Mailer>(
                 match outcome {
                     Outcome::Sent => report.reminders_sent += 1,
                     Outcome::AlreadyReminded => report.already_reminded += 1,
+                    Outcome::LeasedElsewhere => report.leased_elsewhere += 1,
+                    Outcome::NotStarted => report.not_started += 1,
                     Outcome::NoDelegates => report.without_delegates += 1,
                     Outcome::Failed(reason) => {
                         tracing::warn!(account = %account_id, %reason, "review reminder failed");
@@ -293,48 +367,76 @@ pub async fn run_reminders<S: ReviewStore, M: Mailer>(
             }
         }
     }
+    report.unfinished |= report.leased_elsewhere > 0 || report.not_started > 0;
     report
 }
 
 async fn remind_account<S: ReviewStore, M: Mailer>(
-    store: &S,
-    mailer: &M,
-    portal_url: &str,
-    settings: &ReminderSettings,
+    run: &Run<'_, S, M>,
     account_id: &AccountId,
-    period: &str,
-    now: OffsetDateTime,
 ) -> Outcome {
-    match store
-        .begin_reminder(account_id, period, now, now + settings.lease)
+    if run.out_of_time() {
+        return Outcome::NotStarted;
+    }
+    let now = run.now();
+    let lease = Lease {
+        run_id: run.run_id.clone(),
+        now,
+        until: now + run.settings.lease,
+    };
+    match run
+        .store
+        .begin_reminder(account_id, run.period, &lease)
         .await
     {
-        Ok(true) => {}
-        Ok(false) => return Outcome::AlreadyReminded,
+        Ok(LeaseOutcome::Acquired) => {}
+        Ok(LeaseOutcome::AlreadyReminded) => return Outcome::AlreadyReminded,
+        Ok(LeaseOutcome::LeasedElsewhere) => return Outcome::LeasedElsewhere,
         Err(error) => return Outcome::Failed(error.to_string()),
     }
-    let result = async {
-        let delegates = all_delegates(store, account_id).await?;
+    let prepared = async {
+        let delegates = all_delegates(run.store, account_id).await?;
         if delegates.is_empty() {
-            store.finish_reminder(account_id, period).await?;
-            return Ok(Outcome::NoDelegates);
+            run.store.finish_reminder(account_id, run.period).await?;
+            return Ok::<_, ReminderError>(None);
         }
-        let message = review_email(account_id, &delegates, portal_url, now);
-        mailer.send(&message).await?;
-        store.finish_reminder(account_id, period).await?;
-        Ok(Outcome::Sent)
+        let message = review_email(account_id, &delegates, run.portal_url, now);
+        run.pacer.wait_turn().await;
+        run.mailer.send(&message).await?;
+        Ok(Some(()))
     }
     .await;
-    match result {
-        Ok(outcome) => outcome,
+    match prepared {
+        Ok(None) => Outcome::NoDelegates,
+        Ok(Some(())) => record_sent(run, account_id).await,
         Err(error) => {
-            let error: ReminderError = error;
-            if let Err(release) = store.abandon_reminder(account_id).await {
-                tracing::warn!(account = %account_id, error = %release, "could not release the reminder lease; it expires by itself");
+            // Nothing was sent: release the lease so the retry can send it.
+            if let Err(release) = run.store.abandon_reminder(account_id, &run.run_id).await {
+                tracing::warn!(account = %account_id, error = %release, "could not release the reminder lease; it lapses by itself");
             }
             Outcome::Failed(error.to_string())
         }
     }
+}
+
+/// Records a sent reminder, trying three times. The lease is never released after a send: if
+/// the record cannot be written, the lease keeps other runs off the account until it lapses.
+async fn record_sent<S: ReviewStore, M: Mailer>(
+    run: &Run<'_, S, M>,
+    account_id: &AccountId,
+) -> Outcome {
+    let mut last_error = None;
+    for wait_ms in [0, 100, 500] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        match run.store.finish_reminder(account_id, run.period).await {
+            Ok(()) => return Outcome::Sent,
+            Err(error) => last_error = Some(error),
+        }
+    }
+    let error = last_error.map(|e| e.to_string()).unwrap_or_default();
+    Outcome::Failed(format!(
+        "the reminder was sent but could not be recorded: {error}"
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]

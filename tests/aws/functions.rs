@@ -20,6 +20,8 @@ async fn start(binary: &str, moto: &Moto) -> Function {
     let api = RuntimeApi::start().await;
     let mut env = moto.env();
     delegates_tests::aws::with_aws_variables(&mut env);
+    // TRACE: even then, no token, JWT or link may reach the logs.
+    env.insert("AWS_LAMBDA_LOG_LEVEL".into(), "TRACE".into());
     let log_dir = tempfile::tempdir().unwrap();
     let mut process = FunctionProcess::spawn(binary, &api, &env, log_dir.path().join("log"));
     if let Err(error) = process
@@ -134,8 +136,17 @@ async fn the_four_functions_run_the_delegate_story_on_dynamodb_and_ses() {
         .to_owned();
     for function in [&list, &add, &remove, &accept] {
         let logs = function.process.logs();
+        assert!(logs.lines().count() > 3, "logs were captured: {logs}");
         assert!(!logs.contains(&token), "a token reached the logs");
+        assert!(
+            !logs.contains(token.rsplit('.').next().unwrap()),
+            "a token secret reached the logs"
+        );
         assert!(!logs.contains(&admin_jwt), "a JWT reached the logs");
+        assert!(
+            !logs.contains("delegation/accept?token="),
+            "an invite link reached the logs"
+        );
     }
 }
 

@@ -35,13 +35,12 @@ fn the_spec_has_exactly_the_routes_the_api_serves() {
 #[test]
 fn every_problem_type_is_documented_and_no_other() {
     let spec = spec();
-    let documented: BTreeSet<String> =
-        spec["components"]["schemas"]["ProblemType"]["enum"]
-            .as_sequence()
-            .expect("ProblemType enum")
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect();
+    let documented: BTreeSet<String> = spec["components"]["schemas"]["ProblemType"]["enum"]
+        .as_sequence()
+        .expect("ProblemType enum")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
     let used: BTreeSet<String> = ApiError::SLUGS
         .iter()
         .map(|slug| format!("urn:delegate-access:problem:{slug}"))

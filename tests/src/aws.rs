@@ -30,7 +30,12 @@ pub fn moto_endpoint() -> Option<String> {
 /// Adds this process's AWS variables (moto's endpoint, test credentials) to a function's
 /// environment, so a function binary talks to the same moto.
 pub fn with_aws_variables(env: &mut std::collections::HashMap<String, String>) {
-    for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
         if let Ok(value) = std::env::var(name) {
             env.insert(name.into(), value);
         }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use delegates::domain::{AccountId, Email};
 use delegates::mail::{EmailMessage, MailError, Mailer};
 use delegates::reminder::{PeriodKind, ReminderSettings, RunReport, run_reminders};
-use delegates::store::{DelegateStore, ReviewStore};
+use delegates::store::{DelegateStore, Lease, LeaseOutcome, ReviewStore};
 use time::{Duration, OffsetDateTime};
 
 use crate::contract::{account, invitation, now};
@@ -80,6 +80,7 @@ pub fn settings() -> ReminderSettings {
         time_budget: std::time::Duration::from_secs(120),
         lease: Duration::minutes(15),
         page_size: 2,
+        send_rate: Some(1000),
     }
 }
 
@@ -272,23 +273,44 @@ pub async fn a_failing_account_does_not_block_the_others<S: ReviewStore, M: Mail
     assert_eq!(to_initech, 1);
 }
 
-/// An account leased by a concurrent run is left to it.
+/// An account leased by a concurrent (or crashed) run is left to it, and this run reports itself
+/// unfinished so that it is retried; once the lease lapses the account is reminded.
 pub async fn a_leased_account_is_left_to_the_run_holding_it<S: ReviewStore, M: Mailer>(
     store: &S,
     mailer: &TestMailer<M>,
 ) {
     let acme = account("acme");
     add(store, &acme, "a@partner.test", "admin@acme.test", now()).await;
-    assert!(
+    let other_run = Lease {
+        run_id: "crashed-run".into(),
+        now: now(),
+        until: now() + Duration::minutes(30),
+    };
+    assert_eq!(
         store
-            .begin_reminder(&acme, "2026-12", now(), now() + Duration::minutes(15))
+            .begin_reminder(&acme, "2026-12", &other_run)
             .await
-            .unwrap()
+            .unwrap(),
+        LeaseOutcome::Acquired
     );
     let report = run(store, mailer, "2026-12", now() + Duration::minutes(1)).await;
     assert_eq!(report.reminders_sent, 0);
-    assert_eq!(report.already_reminded, 1);
-    // A crashed run's lease expires, and the account is reminded after all.
-    let report = run(store, mailer, "2026-12", now() + Duration::minutes(16)).await;
+    assert_eq!(report.leased_elsewhere, 1);
+    assert!(report.unfinished, "left for a retry");
+    assert!(report.retry_reason().is_some());
+    // Releasing needs the holder's run id: another run's release leaves the lease alone.
+    store.abandon_reminder(&acme, "someone-else").await.unwrap();
+    let report = run(store, mailer, "2026-12", now() + Duration::minutes(2)).await;
+    assert_eq!(report.leased_elsewhere, 1, "{report:?}");
+    // The crashed run's lease lapses, and the account is reminded after all.
+    let report = run(store, mailer, "2026-12", now() + Duration::minutes(31)).await;
     assert_eq!(report.reminders_sent, 1, "{report:?}");
+    assert!(!report.unfinished);
+    assert_eq!(
+        store
+            .begin_reminder(&acme, "2026-12", &other_run)
+            .await
+            .unwrap(),
+        LeaseOutcome::AlreadyReminded
+    );
 }

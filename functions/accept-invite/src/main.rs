@@ -7,14 +7,14 @@ use std::convert::Infallible;
 
 use delegates::config::Env;
 use delegates::http::{Operation, handle};
-use delegates::lambda::{WarmUp, aws_app, warm_up};
+use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
 use lambda_http::{Error, Request, service_fn};
 
 const OPERATIONS: &[Operation] = &[Operation::AcceptInvitation];
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let app = aws_app(&Env::process()).await?;
     warm_up(&app, WarmUp::ConditionalUpdate, false).await;
     let app = &app;

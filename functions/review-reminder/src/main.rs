@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use delegates::config::Env;
-use delegates::lambda::{WarmUp, aws_app, warm_up};
+use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
 use delegates::reminder::{ReminderSettings, run_for_event};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -18,7 +18,7 @@ const MAX_SAFETY_MARGIN: Duration = Duration::from_secs(60);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let env = Env::process();
     let app = aws_app(&env).await?;
     let settings = ReminderSettings::from_env(&env)?;

@@ -18,6 +18,13 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub struct Email(String);
 
 impl Email {
+    /// A value read back from storage, where only validated values are written. It is not
+    /// validated again, so that a stricter rule introduced later cannot make stored records
+    /// unreadable (they stay listable and removable).
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// Validates and normalises `raw`.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let trimmed = raw.trim();

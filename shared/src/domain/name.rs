@@ -15,6 +15,13 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub struct DelegateName(String);
 
 impl DelegateName {
+    /// A value read back from storage, where only validated values are written. It is not
+    /// validated again, so that a stricter rule introduced later cannot make stored records
+    /// unreadable (they stay listable and removable).
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     /// Validates and normalises `raw`.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let normalised: String = raw.trim().nfc().collect();

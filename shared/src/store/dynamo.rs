@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::{
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    AccountPage, DelegatePage, DelegateStore, NewInvitation, ReminderAccount, ReviewStore,
-    StoreError,
+    AccountPage, DelegatePage, DelegateStore, Lease, LeaseOutcome, NewInvitation, ReminderAccount,
+    ReviewStore, StoreError,
 };
 use crate::domain::{
     AccountId, Delegate, DelegateId, DelegateName, Email, InvitationToken, Inviter,
@@ -237,6 +237,9 @@ impl DynamoStore {
             return Err(unavailable(&error));
         };
         let failed = |index: usize| condition_failed(reasons.get(index));
+        if is_conflict(reasons) {
+            return Ok(AddOutcome::Conflict);
+        }
         if failed(transaction.claim_index) {
             let holder = reasons[transaction.claim_index]
                 .item()
@@ -261,6 +264,35 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    async fn remove_delegate_item_only(
+        &self,
+        account_id: &AccountId,
+        id: DelegateId,
+        delegate: Delegate,
+    ) -> Result<Delegate, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(account_id, keys::delegate(id))))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(delegate),
+            Err(error)
+                if error.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::is_conditional_check_failed_exception,
+                ) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(error) => Err(unavailable(&error)),
+        }
+    }
+}
+
 struct AddTransaction {
     items: Vec<TransactWriteItem>,
     claim_index: usize,
@@ -272,6 +304,20 @@ enum AddOutcome {
     Added,
     ClaimHeldBy(DelegateId),
     EmailTaken,
+    /// Another transaction on the same items (e.g. a concurrent add in the account) was in
+    /// flight; nothing was written and the same transaction may simply be tried again.
+    Conflict,
+}
+
+/// Waits before each try of a transaction that met a concurrent one: 0, ~20, ~80 and ~250 ms,
+/// with jitter so that racing requests spread out.
+const CONFLICT_BACKOFF_MS: [u64; 4] = [0, 20, 80, 250];
+
+async fn backoff(wait_ms: u64) {
+    if wait_ms > 0 {
+        let jitter = u64::from(uuid::Uuid::now_v7().as_bytes()[15]) % (wait_ms / 2 + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms + jitter)).await;
+    }
 }
 
 impl DelegateStore for DynamoStore {
@@ -317,17 +363,24 @@ impl DelegateStore for DynamoStore {
     }
 
     async fn add(&self, invitation: &NewInvitation) -> Result<(), StoreError> {
-        match self.try_add(invitation, None).await? {
-            AddOutcome::Added => Ok(()),
-            AddOutcome::EmailTaken => Err(StoreError::EmailTaken),
-            // The claim's holder may be an expired invitation (replaced) or gone (TTL).
-            AddOutcome::ClaimHeldBy(holder) => {
-                match self.try_add(invitation, Some(holder)).await? {
-                    AddOutcome::Added => Ok(()),
-                    _ => Err(StoreError::EmailTaken),
+        let mut replacing = None;
+        for wait_ms in CONFLICT_BACKOFF_MS {
+            backoff(wait_ms).await;
+            match self.try_add(invitation, replacing).await? {
+                AddOutcome::Added => return Ok(()),
+                AddOutcome::EmailTaken => return Err(StoreError::EmailTaken),
+                AddOutcome::Conflict => continue,
+                // The claim's holder may be an expired invitation (replaced) or gone (TTL):
+                // try once more, taking the claim over.
+                AddOutcome::ClaimHeldBy(_) if replacing.is_some() => {
+                    return Err(StoreError::EmailTaken);
                 }
+                AddOutcome::ClaimHeldBy(holder) => replacing = Some(holder),
             }
         }
+        Err(StoreError::Unavailable(
+            "the add kept conflicting with concurrent transactions".into(),
+        ))
     }
 
     async fn accept(
@@ -393,20 +446,45 @@ impl DelegateStore for DynamoStore {
             .expression_attribute_values(":id", s(id.to_string()))
             .build()
             .map_err(build_error)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_delegate).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_claim).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(delegate),
-            Err(error) => match cancellation_reasons(&error) {
-                Some(reasons) if condition_failed(reasons.first()) => Err(StoreError::NotFound),
-                _ => Err(unavailable(&error)),
-            },
+        for wait_ms in CONFLICT_BACKOFF_MS {
+            backoff(wait_ms).await;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .delete(delete_delegate.clone())
+                        .build(),
+                )
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .delete(delete_claim.clone())
+                        .build(),
+                )
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(delegate),
+                Err(error) => error,
+            };
+            match cancellation_reasons(&error) {
+                Some(reasons) if condition_failed(reasons.first()) => {
+                    return Err(StoreError::NotFound);
+                }
+                Some(reasons) if is_conflict(reasons) => continue,
+                Some(reasons) if condition_failed(reasons.get(1)) => {
+                    // The claim belongs to another delegate (this one's claim was taken over
+                    // after a TTL anomaly): remove this delegate alone.
+                    return self
+                        .remove_delegate_item_only(account_id, id, delegate)
+                        .await;
+                }
+                _ => return Err(unavailable(&error)),
+            }
         }
+        Err(StoreError::Unavailable(
+            "the remove kept conflicting with concurrent transactions".into(),
+        ))
     }
 }
 
@@ -439,6 +517,12 @@ fn cancellation_reasons<R>(
         }
         _ => None,
     }
+}
+
+fn is_conflict(reasons: &[CancellationReason]) -> bool {
+    reasons
+        .iter()
+        .any(|reason| reason.code() == Some("TransactionConflict"))
 }
 
 fn condition_failed(reason: Option<&CancellationReason>) -> bool {
@@ -527,8 +611,8 @@ pub(crate) fn delegate_from_item(item: &Item) -> Result<Delegate, StoreError> {
     Ok(Delegate {
         id: DelegateId::parse(text("id")?).map_err(|_| corrupt("id"))?,
         account_id: AccountId::parse(text("account_id")?).map_err(|_| corrupt("account_id"))?,
-        name: DelegateName::parse(text("name")?).map_err(|_| corrupt("name"))?,
-        email: Email::parse(text("email")?).map_err(|_| corrupt("email"))?,
+        name: DelegateName::from_stored(text("name")?.clone()),
+        email: Email::from_stored(text("email")?.clone()),
         status: match text("status")?.as_str() {
             "pending" => StoredStatus::Pending,
             "active" => StoredStatus::Active,
@@ -536,8 +620,7 @@ pub(crate) fn delegate_from_item(item: &Item) -> Result<Delegate, StoreError> {
         },
         invited_by: Inviter {
             sub: text("invited_by_sub")?.clone(),
-            email: Email::parse(text("invited_by_email")?)
-                .map_err(|_| corrupt("invited_by_email"))?,
+            email: Email::from_stored(text("invited_by_email")?.clone()),
         },
         invited_at: time("invited_at")?,
         invitation_expires_at: time("expires_at")?,
@@ -615,9 +698,8 @@ impl ReviewStore for DynamoStore {
         &self,
         account_id: &AccountId,
         period: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        lease: &Lease,
+    ) -> Result<LeaseOutcome, StoreError> {
         let result = self
             .client
             .update_item()
@@ -628,20 +710,39 @@ impl ReviewStore for DynamoStore {
                  AND (attribute_not_exists(last_reminder_period) OR last_reminder_period <> :period) \
                  AND (attribute_not_exists(lease_until) OR lease_until < :now)",
             )
-            .update_expression("SET lease_until = :until")
+            .update_expression("SET lease_until = :until, lease_owner = :run")
             .expression_attribute_values(":period", s(period))
-            .expression_attribute_values(":now", n(now.unix_timestamp()))
-            .expression_attribute_values(":until", n(lease_until.unix_timestamp()))
+            .expression_attribute_values(":now", n(lease.now.unix_timestamp()))
+            .expression_attribute_values(":until", n(lease.until.unix_timestamp()))
+            .expression_attribute_values(":run", s(&lease.run_id))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(LeaseOutcome::Acquired),
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
             {
-                Ok(false)
+                // Refused: tell "already sent" from "another run is on it".
+                let marker = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                let sent = marker
+                    .item()
+                    .and_then(|item| item.get("last_reminder_period"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|sent| sent == period);
+                Ok(match (marker.item(), sent) {
+                    (None, _) | (_, true) => LeaseOutcome::AlreadyReminded,
+                    _ => LeaseOutcome::LeasedElsewhere,
+                })
             }
             Err(error) => Err(unavailable(&error)),
         }
@@ -656,7 +757,7 @@ impl ReviewStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
-            .update_expression("SET last_reminder_period = :period REMOVE lease_until")
+            .update_expression("SET last_reminder_period = :period REMOVE lease_until, lease_owner")
             .expression_attribute_values(":period", s(period))
             .send()
             .await
@@ -664,15 +765,32 @@ impl ReviewStore for DynamoStore {
             .map_err(|e| unavailable(&e))
     }
 
-    async fn abandon_reminder(&self, account_id: &AccountId) -> Result<(), StoreError> {
-        self.client
+    async fn abandon_reminder(
+        &self,
+        account_id: &AccountId,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(account_id, keys::MARKER.to_owned())))
-            .update_expression("REMOVE lease_until")
+            .condition_expression("lease_owner = :run")
+            .update_expression("REMOVE lease_until, lease_owner")
+            .expression_attribute_values(":run", s(run_id))
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not this run's lease (any more): leave it to its holder.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(&error)),
+        }
     }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use super::{
-    AccountPage, DelegatePage, DelegateStore, NewInvitation, ReminderAccount, ReviewStore,
-    StoreError, keys,
+    AccountPage, DelegatePage, DelegateStore, Lease, LeaseOutcome, NewInvitation, ReminderAccount,
+    ReviewStore, StoreError, keys,
 };
 use crate::domain::{
     AccountId, Delegate, DelegateId, DelegateStatus, InvitationToken, StoredStatus, TokenHash,
@@ -40,6 +40,8 @@ struct AccountMarker {
     last_reminder_period: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     lease_until: Option<OffsetDateTime>,
+    #[serde(default)]
+    lease_owner: Option<String>,
 }
 
 impl State {
@@ -198,26 +200,38 @@ impl State {
         &mut self,
         account_id: &AccountId,
         period: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> bool {
+        lease: &Lease,
+    ) -> LeaseOutcome {
         let key = (keys::shard_of(account_id), account_id.clone());
-        let marker = self.accounts.entry(key).or_default();
-        let sent = marker.last_reminder_period.as_deref() == Some(period);
-        let leased = marker.lease_until.is_some_and(|until| until >= now);
-        if sent || leased {
-            return false;
+        let Some(marker) = self.accounts.get_mut(&key) else {
+            return LeaseOutcome::AlreadyReminded;
+        };
+        if marker.last_reminder_period.as_deref() == Some(period) {
+            return LeaseOutcome::AlreadyReminded;
         }
-        marker.lease_until = Some(lease_until);
-        true
+        if marker.lease_until.is_some_and(|until| until >= lease.now) {
+            return LeaseOutcome::LeasedElsewhere;
+        }
+        marker.lease_until = Some(lease.until);
+        marker.lease_owner = Some(lease.run_id.clone());
+        LeaseOutcome::Acquired
     }
 
-    fn end_reminder(&mut self, account_id: &AccountId, sent_period: Option<&str>) {
+    fn finish_reminder(&mut self, account_id: &AccountId, period: &str) {
         let key = (keys::shard_of(account_id), account_id.clone());
         let marker = self.accounts.entry(key).or_default();
         marker.lease_until = None;
-        if let Some(period) = sent_period {
-            marker.last_reminder_period = Some(period.to_owned());
+        marker.lease_owner = None;
+        marker.last_reminder_period = Some(period.to_owned());
+    }
+
+    fn abandon_reminder(&mut self, account_id: &AccountId, run_id: &str) {
+        let key = (keys::shard_of(account_id), account_id.clone());
+        let held_by_this_run =
+            |marker: &&mut AccountMarker| marker.lease_owner.as_deref() == Some(run_id);
+        if let Some(marker) = self.accounts.get_mut(&key).filter(held_by_this_run) {
+            marker.lease_until = None;
+            marker.lease_owner = None;
         }
     }
 
@@ -379,10 +393,9 @@ impl ReviewStore for MemoryStore {
         &self,
         account_id: &AccountId,
         period: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.mutate(|state| Ok(state.begin_reminder(account_id, period, now, lease_until)))
+        lease: &Lease,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.mutate(|state| Ok(state.begin_reminder(account_id, period, lease)))
     }
 
     async fn finish_reminder(
@@ -391,14 +404,18 @@ impl ReviewStore for MemoryStore {
         period: &str,
     ) -> Result<(), StoreError> {
         self.mutate(|state| {
-            state.end_reminder(account_id, Some(period));
+            state.finish_reminder(account_id, period);
             Ok(())
         })
     }
 
-    async fn abandon_reminder(&self, account_id: &AccountId) -> Result<(), StoreError> {
+    async fn abandon_reminder(
+        &self,
+        account_id: &AccountId,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
         self.mutate(|state| {
-            state.end_reminder(account_id, None);
+            state.abandon_reminder(account_id, run_id);
             Ok(())
         })
     }

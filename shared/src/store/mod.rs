@@ -138,6 +138,28 @@ pub struct AccountPage {
     pub last_key: Option<AccountId>,
 }
 
+/// A run's claim on an account's reminder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The run taking it.
+    pub run_id: String,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// When it lapses if the run neither finishes nor releases it (a crashed run).
+    pub until: OffsetDateTime,
+}
+
+/// What [`ReviewStore::begin_reminder`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// The lease is this run's: send the reminder.
+    Acquired,
+    /// The period's reminder was already sent.
+    AlreadyReminded,
+    /// Another run holds the account now; try again after its lease lapses.
+    LeasedElsewhere,
+}
+
 /// What the review reminder job needs beyond [`DelegateStore`]: the accounts that have had
 /// delegates (a sparse index, paged per shard) and a per-account record of the last reminder.
 pub trait ReviewStore: DelegateStore {
@@ -150,16 +172,15 @@ pub trait ReviewStore: DelegateStore {
         after: Option<&AccountId>,
     ) -> impl Future<Output = Result<AccountPage, StoreError>> + Send;
 
-    /// Takes the right to send the account its reminder for `period`: refused (`false`) when the
-    /// period's reminder was already sent or another run holds an unexpired lease on it.
-    /// One conditional UpdateItem.
+    /// Takes the right to send the account its reminder for `period`, unless the period's
+    /// reminder was already sent or another run holds an unexpired lease. One conditional
+    /// UpdateItem (and a GetItem to tell the two refusals apart).
     fn begin_reminder(
         &self,
         account_id: &AccountId,
         period: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        lease: &Lease,
+    ) -> impl Future<Output = Result<LeaseOutcome, StoreError>> + Send;
 
     /// Records that the period's reminder was sent and releases the lease. One UpdateItem.
     fn finish_reminder(
@@ -168,9 +189,11 @@ pub trait ReviewStore: DelegateStore {
         period: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Releases the lease without recording a reminder (sending failed). One UpdateItem.
+    /// Releases this run's lease without recording a reminder (nothing was sent), so a retry can
+    /// send it; a lease another run holds now is left alone. One conditional UpdateItem.
     fn abandon_reminder(
         &self,
         account_id: &AccountId,
+        run_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

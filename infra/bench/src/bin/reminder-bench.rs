@@ -14,7 +14,8 @@ use delegates::domain::{
 use delegates::mail::{EmailMessage, MailError, Mailer};
 use delegates::reminder::{PeriodKind, ReminderSettings, run_reminders};
 use delegates::store::{
-    AccountPage, DelegatePage, DelegateStore, MemoryStore, NewInvitation, ReviewStore, StoreError,
+    AccountPage, DelegatePage, DelegateStore, Lease, LeaseOutcome, MemoryStore, NewInvitation,
+    ReviewStore, StoreError,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -95,13 +96,10 @@ impl ReviewStore for Counting {
         &self,
         account_id: &AccountId,
         period: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        lease: &Lease,
+    ) -> Result<LeaseOutcome, StoreError> {
         self.conditional_writes.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .begin_reminder(account_id, period, now, lease_until)
-            .await
+        self.inner.begin_reminder(account_id, period, lease).await
     }
     async fn finish_reminder(
         &self,
@@ -111,9 +109,13 @@ impl ReviewStore for Counting {
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.finish_reminder(account_id, period).await
     }
-    async fn abandon_reminder(&self, account_id: &AccountId) -> Result<(), StoreError> {
+    async fn abandon_reminder(
+        &self,
+        account_id: &AccountId,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        self.inner.abandon_reminder(account_id).await
+        self.inner.abandon_reminder(account_id, run_id).await
     }
 }
 
@@ -207,8 +209,9 @@ async fn bench(accounts: u64, delegates: u64) {
         period: PeriodKind::Monthly,
         concurrency: 16,
         time_budget: std::time::Duration::from_secs(840),
-        lease: Duration::minutes(15),
+        lease: Duration::minutes(30),
         page_size: 100,
+        send_rate: None,
     };
     let period = PeriodKind::Monthly.period_of(now);
     let mailer = Discard(AtomicU64::new(0));
