@@ -16,7 +16,7 @@ root=$(pwd)
 
 SCHEMATHESIS_VERSION="4.32.5"
 VENV=".venv"
-BIN="target/debug/delegates-local"
+BIN="${CARGO_TARGET_DIR:-$root/target}/debug/delegates-local"
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-400}"
 MIN_REQUESTS=1000
 REPORT_DIR="$root/target/schemathesis"
@@ -53,7 +53,7 @@ trap stop_server EXIT
 
 port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 INVITATIONS_PER_DAY=10000 RUST_LOG="${RUST_LOG:-warn}" \
-  "$root/$BIN" --addr "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.out" 2>"$work/server.log" &
+  "$BIN" --addr "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 
 token=""
