@@ -10,7 +10,13 @@ VENV=".venv"
 ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     echo "== creating $VENV"
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+      # A Debian python3 without python3-venv: make the venv with virtualenv from pip instead.
+      rm -rf "$VENV"
+      python3 -m pip install --quiet --user virtualenv 2>/dev/null \
+        || python3 -m pip install --quiet --user --break-system-packages virtualenv
+      python3 -m virtualenv --quiet "$VENV"
+    fi
   fi
   local stamp="$VENV/.installed-moto-$MOTO_VERSION-cfn-lint-$CFN_LINT_VERSION"
   if [ ! -f "$stamp" ]; then

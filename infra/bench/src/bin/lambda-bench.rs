@@ -195,24 +195,9 @@ async fn main() {
         .await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let ses = aws_sdk_sesv2::Client::new(&sdk);
-    let table = fresh_table(&dynamodb).await;
     verify_sender(&ses, "no-reply@delegates.localhost").await;
     let mut env = delegates_local::local_defaults();
-    env.insert(vars::TABLE_NAME.into(), table.clone());
     env.insert(vars::INVITATIONS_PER_DAY.into(), "10000".into());
-    let config = Config::from_env(&Env::from_map(&env)).unwrap();
-    let store = DynamoStore::new(
-        dynamodb.clone(),
-        &table,
-        config.expired_invitation_retention,
-    );
-    let seeding = delegates_local::build_app(
-        config,
-        store,
-        TestMailer::new(NoMail),
-        Arc::new(delegates::clock::SystemClock),
-    )
-    .unwrap();
     let mut process_env = env.clone();
     for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         process_env.insert(
@@ -229,6 +214,19 @@ async fn main() {
     for name in std::iter::once(FLOOR).chain(FUNCTIONS) {
         let binary = release.join(name);
         println!("measuring {name}...");
+        // A table of its own for each function, so every function starts from a small table.
+        let table = fresh_table(&dynamodb).await;
+        env.insert(vars::TABLE_NAME.into(), table.clone());
+        process_env.insert(vars::TABLE_NAME.into(), table.clone());
+        let config = Config::from_env(&Env::from_map(&env)).unwrap();
+        let store = DynamoStore::new(dynamodb.clone(), &table, config.expired_invitation_retention);
+        let seeding = delegates_local::build_app(
+            config,
+            store,
+            TestMailer::new(NoMail),
+            Arc::new(delegates::clock::SystemClock),
+        )
+        .unwrap();
         // Init without the warm-up calls (what the floor does too), then with them (as deployed:
         // the connections to DynamoDB and SES are opened before the first request).
         let mut no_warm_up = process_env.clone();
