@@ -370,6 +370,11 @@ impl DelegateStore for DynamoStore {
                 AddOutcome::Added => return Ok(()),
                 AddOutcome::EmailTaken => return Err(StoreError::EmailTaken),
                 AddOutcome::Conflict => continue,
+                // The claim is this very invitation's: an earlier attempt of this add was
+                // applied although its answer was lost (the SDK retried it).
+                AddOutcome::ClaimHeldBy(holder) if holder == invitation.delegate.id => {
+                    return Ok(());
+                }
                 // The claim's holder may be an expired invitation (replaced) or gone (TTL):
                 // try once more, taking the claim over.
                 AddOutcome::ClaimHeldBy(_) if replacing.is_some() => {
