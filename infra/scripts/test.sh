@@ -23,7 +23,12 @@ echo "== cargo build (the binaries the Runtime API and log tests run)"
 cargo build --workspace --bins
 
 echo "== cargo test"
-cargo test --workspace --all-targets "$@"
+results=$(mktemp)
+cargo test --workspace --all-targets "$@" 2>&1 | tee "$results"
 
 echo "== schemathesis against the local server (infra/openapi.yaml)"
 ST_SEED="${ST_SEED:-20261203}" ./infra/scripts/schemathesis.sh
+
+# One closing line for the whole run (the Rust suites; Schemathesis fails the script itself).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$results"
+rm -f "$results"
