@@ -2,15 +2,13 @@
 //! every email, and the link carries only the token.
 
 use delegates::domain::InvitationToken;
-use delegates::http::{Operation, handle};
 use delegates::mail::Outbox;
 use delegates::reminder::review_email;
 use delegates::store::MemoryStore;
 use delegates_tests::reminder_cases::{NoMail, TestMailer};
 use delegates_tests::{admin_token, invitation_token_in, new_delegate, read_outbox};
-use lambda_http::http::Method;
 
-use super::{app, assert_problem, json, request};
+use super::{app, assert_problem, json, post_delegate};
 
 #[tokio::test]
 async fn control_characters_in_names_and_emails_are_refused() {
@@ -37,31 +35,11 @@ async fn control_characters_in_names_and_emails_are_refused() {
         "\"eve\r\n\"@example.com",
     ];
     for name in names {
-        let response = handle(
-            &app,
-            request(
-                Method::POST,
-                "/delegates",
-                Some(&admin),
-                Some(&new_delegate(name, "eve@example.com")),
-            ),
-            Operation::ALL,
-        )
-        .await;
+        let response = post_delegate(&app, &admin, &new_delegate(name, "eve@example.com")).await;
         assert_problem(&response, 400, name);
     }
     for email in emails {
-        let response = handle(
-            &app,
-            request(
-                Method::POST,
-                "/delegates",
-                Some(&admin),
-                Some(&new_delegate("Eve", email)),
-            ),
-            Operation::ALL,
-        )
-        .await;
+        let response = post_delegate(&app, &admin, &new_delegate("Eve", email)).await;
         assert_problem(&response, 400, email);
     }
     assert!(app.mailer.messages().is_empty());
@@ -79,17 +57,7 @@ async fn html_is_escaped_and_the_link_carries_only_the_token() {
     let app = app(MemoryStore::new(), outbox, &[]);
     let admin = admin_token("acme");
     let hostile = "<img src=x onerror=alert(1)> \"Eve\" & 'co' </td>";
-    let response = handle(
-        &app,
-        request(
-            Method::POST,
-            "/delegates",
-            Some(&admin),
-            Some(&new_delegate(hostile, "eve@example.com")),
-        ),
-        Operation::ALL,
-    )
-    .await;
+    let response = post_delegate(&app, &admin, &new_delegate(hostile, "eve@example.com")).await;
     assert_eq!(response.status(), 201);
     let sent = read_outbox(outbox_dir.path());
     assert_eq!(sent.len(), 1);

@@ -64,6 +64,20 @@ pub fn request(method: Method, uri: &str, token: Option<&str>, body: Option<&Val
     builder.body(body).unwrap()
 }
 
+/// `POST /delegates` with `body` as the admin `token`, through every operation's handler.
+pub async fn post_delegate<S: DelegateStore, M: Mailer>(
+    app: &App<S, M>,
+    token: &str,
+    body: &Value,
+) -> Response<Body> {
+    delegates::http::handle(
+        app,
+        request(Method::POST, "/delegates", Some(token), Some(body)),
+        delegates::http::Operation::ALL,
+    )
+    .await
+}
+
 /// The response body as JSON (or Null).
 pub fn json(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)

@@ -36,15 +36,22 @@ enum Command {
     AwsSetup(AwsSetupArgs),
 }
 
+/// The data folder, shared by `serve` and `remind`.
 #[derive(clap::Args)]
-struct RemindArgs {
-    /// Folder of the store file and the outbox.
+struct DataArgs {
+    /// Folder for the store file and the mail outbox.
     #[arg(
-        long,
+        long = "data-dir",
         env = "DELEGATES_LOCAL_DATA",
         default_value = "./.delegates-local"
     )]
-    data_dir: PathBuf,
+    path: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct RemindArgs {
+    #[command(flatten)]
+    data: DataArgs,
     /// The period to remind for (e.g. 2026-12); defaults to the current one.
     #[arg(long)]
     period: Option<String>,
@@ -62,13 +69,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "DELEGATES_LOCAL_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
-    /// Folder for the store file and the mail outbox.
-    #[arg(
-        long,
-        env = "DELEGATES_LOCAL_DATA",
-        default_value = "./.delegates-local"
-    )]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
     /// Use DynamoDB (table DELEGATES_TABLE) and SES through the AWS SDK instead of the file store
     /// and the outbox; the endpoint comes from AWS_ENDPOINT_URL (moto) or the AWS defaults.
     #[arg(long)]
@@ -181,7 +183,7 @@ fn remind(args: &RemindArgs) -> Result<(), String> {
         let defaults = local_defaults();
         let settings = ReminderSettings::from_env(&Env::process_with_defaults(&defaults))
             .map_err(|e| e.to_string())?;
-        let data = DataDir::new(&args.data_dir);
+        let data = DataDir::new(&args.data.path);
         let app = local_app(config, &data, system_clock()).map_err(|e| e.to_string())?;
         let now = app.clock.now();
         let event = match &args.period {
@@ -213,7 +215,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     init_logs();
     runtime()?.block_on(async move {
         let config = local_config().map_err(|e| e.to_string())?;
-        let data = DataDir::new(&args.data_dir);
+        let data = DataDir::new(&args.data.path);
         let claims = TokenClaims {
             sub: "demo-admin",
             email: "admin@demo.localhost",

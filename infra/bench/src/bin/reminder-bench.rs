@@ -215,17 +215,20 @@ async fn bench(accounts: u64, delegates: u64) {
     };
     let period = PeriodKind::Monthly.period_of(now);
     let mailer = Discard(AtomicU64::new(0));
-    let started = Instant::now();
-    let report = run_reminders(
-        &store,
-        &mailer,
-        "https://portal.example.com",
-        &settings,
-        &period,
-        now,
-    )
-    .await;
-    let first = started.elapsed();
+    let timed_run = || async {
+        let started = Instant::now();
+        let report = run_reminders(
+            &store,
+            &mailer,
+            "https://portal.example.com",
+            &settings,
+            &period,
+            now,
+        )
+        .await;
+        (report, started.elapsed())
+    };
+    let (report, first) = timed_run().await;
     let index_queries = store.index_queries.load(Ordering::Relaxed);
     let index_read_units = store.index_bytes.load(Ordering::Relaxed).div_ceil(4096) as f64 / 2.0;
     let delegate_queries = store.delegate_queries.load(Ordering::Relaxed);
@@ -233,17 +236,7 @@ async fn bench(accounts: u64, delegates: u64) {
     let conditional_writes = store.conditional_writes.load(Ordering::Relaxed);
     let writes = store.writes.load(Ordering::Relaxed);
 
-    let started = Instant::now();
-    let again = run_reminders(
-        &store,
-        &mailer,
-        "https://portal.example.com",
-        &settings,
-        &period,
-        now,
-    )
-    .await;
-    let second = started.elapsed();
+    let (again, second) = timed_run().await;
 
     println!();
     println!(
