@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sesv2::types::{Body, Content, EmailContent, Message};
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 
 use crate::auth::Authenticator;
 use crate::clock::SystemClock;
@@ -63,8 +65,9 @@ const SENSITIVE_AT_TRACE: &[&str] = &[
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`, default
 /// INFO), except that the crates in [`SENSITIVE_AT_TRACE`] never log below DEBUG.
 pub fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
 
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
@@ -72,47 +75,36 @@ pub fn init_logging() {
         .and_then(|level| level.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
     let capped = level.min(LevelFilter::DEBUG);
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .parse_lossy("");
-    for target in SENSITIVE_AT_TRACE {
-        if let Ok(directive) = format!("{target}={capped}").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
+    let filter = Targets::new()
+        .with_default(level)
+        .with_targets(SENSITIVE_AT_TRACE.iter().map(|target| (*target, capped)));
     let logs = tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
-        .with_env_filter(filter);
+        .with_max_level(level);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
-        logs.json().init();
+        logs.json().finish().with(filter).init();
     } else {
-        logs.init();
+        logs.finish().with(filter).init();
     }
 }
 
-/// Reads the configuration from `env` and builds the DynamoDB and SES clients, once. The SDK
-/// takes region, credentials and endpoint from the standard AWS variables.
+/// Reads the configuration from `env` and builds the DynamoDB client, once; the SES client is
+/// built on first use. The SDK takes region, credentials and endpoint from the standard AWS
+/// variables (see [`sdk_config`]).
 pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
     let config = Config::from_env(env).map_err(startup)?;
     let table = env.required(vars::TABLE_NAME).map_err(startup)?;
     let configuration_set = env.optional(vars::SES_CONFIGURATION_SET);
     let auth = Authenticator::new(config.auth.clone()).map_err(startup)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(sdk_timeouts())
-        .load()
-        .await;
+    let sdk = sdk_config(env).await?;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         table,
         config.expired_invitation_retention,
     );
-    let mailer = SesMailer::new(
-        aws_sdk_sesv2::Client::new(&sdk),
-        &config.sender,
-        configuration_set,
-    );
+    let mailer = SesMailer::on_first_use(sdk, &config.sender, configuration_set);
     Ok(App {
         config,
         auth,
@@ -120,6 +112,91 @@ pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
         mailer,
         clock: Arc::new(SystemClock),
     })
+}
+
+/// The SDK configuration of the functions: the standard AWS variables, [`sdk_timeouts`], and
+/// the HTTPS client of [`https_client`].
+///
+/// Lambda puts the region and the function role's credentials in the environment, so when they
+/// are there they are used directly: the SDK's default chains would otherwise build an STS
+/// client for web identity and an IMDS client at start-up, which Lambda never uses (a third of
+/// the init time). Without them (a local run with a profile or SSO), the default chains apply.
+pub async fn sdk_config(env: &Env<'_>) -> Result<aws_config::SdkConfig, StartupError> {
+    let roots = TrustRoots::from_env(env)?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client(roots)?)
+        .timeout_config(sdk_timeouts());
+    if let Some(region) = env
+        .optional("AWS_REGION")
+        .or_else(|| env.optional("AWS_DEFAULT_REGION"))
+    {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if env.optional("AWS_ACCESS_KEY_ID").is_some()
+        && env.optional("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    Ok(loader.load().await)
+}
+
+/// Chooses the certificate authorities trusted for HTTPS calls to AWS: `amazon` (default) or
+/// `system`.
+pub const TLS_ROOTS_VARIABLE: &str = "DELEGATES_TLS_ROOTS";
+
+/// The Amazon Trust Services root certificates (Amazon Root CA 1-4 and Starfield Services Root
+/// CA - G2, from <https://www.amazontrust.com/repository/>), which sign every AWS service
+/// endpoint.
+pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
+
+/// The certificate authorities the functions trust for their HTTPS calls to AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrustRoots {
+    /// The Amazon Trust Services roots built into the binary: nothing to read or parse from disk
+    /// at start-up, and no other authority can vouch for an AWS endpoint.
+    #[default]
+    AmazonTrustServices,
+    /// The operating system's store (every file of `/etc/ssl/certs`, read and parsed at
+    /// start-up: about 4 ms), for an endpoint signed by another authority such as a
+    /// TLS-inspecting proxy.
+    System,
+}
+
+impl TrustRoots {
+    /// Reads [`TLS_ROOTS_VARIABLE`].
+    pub fn from_env(env: &Env<'_>) -> Result<Self, StartupError> {
+        match env.optional(TLS_ROOTS_VARIABLE) {
+            None => Ok(Self::default()),
+            Some(value) if value.eq_ignore_ascii_case("amazon") => Ok(Self::AmazonTrustServices),
+            Some(value) if value.eq_ignore_ascii_case("system") => Ok(Self::System),
+            Some(value) => Err(StartupError(format!(
+                "environment variable {TLS_ROOTS_VARIABLE} is invalid: {value:?} is neither \
+                 \"amazon\" nor \"system\""
+            ))),
+        }
+    }
+}
+
+/// The HTTPS client of the SDK clients (hyper, rustls on aws-lc-rs) trusting `roots`.
+pub fn https_client(
+    roots: TrustRoots,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, StartupError> {
+    let trust_store = match roots {
+        TrustRoots::AmazonTrustServices => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
+        }
+        TrustRoots::System => TrustStore::empty().with_native_roots(true),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .map_err(startup)?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 /// Bounds on every AWS call, so that a slow dependency turns into a clean 503 (and, for an add
@@ -213,6 +290,96 @@ pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp, mail: bool) {
                 .content(EmailContent::builder().simple(message).build())
                 .send()
                 .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_lc_rs::digest::{SHA256, digest};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    /// SHA-256 fingerprints of the Amazon Trust Services roots, as published on
+    /// <https://www.amazontrust.com/repository/>.
+    const PUBLISHED_FINGERPRINTS: [&str; 5] = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+    ];
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn the_bundled_roots_are_exactly_the_published_amazon_trust_services_roots() {
+        let fingerprints: Vec<String> = AMAZON_TRUST_SERVICES_PEM
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| {
+                let body = block.split("-----END CERTIFICATE-----").next().unwrap();
+                let base64: String = body.split_whitespace().collect();
+                let der = STANDARD.decode(base64).expect("base64 certificate");
+                hex(digest(&SHA256, &der).as_ref())
+            })
+            .collect();
+        assert_eq!(fingerprints, PUBLISHED_FINGERPRINTS);
+    }
+
+    fn roots_from(value: Option<&str>) -> Result<TrustRoots, StartupError> {
+        let map: HashMap<String, String> = value
+            .map(|v| HashMap::from([(TLS_ROOTS_VARIABLE.to_owned(), v.to_owned())]))
+            .unwrap_or_default();
+        TrustRoots::from_env(&Env::from_map(&map))
+    }
+
+    #[test]
+    fn trust_roots_default_to_amazon_and_accept_system() {
+        assert_eq!(roots_from(None).unwrap(), TrustRoots::AmazonTrustServices);
+        assert_eq!(
+            roots_from(Some("Amazon")).unwrap(),
+            TrustRoots::AmazonTrustServices
+        );
+        assert_eq!(roots_from(Some("system")).unwrap(), TrustRoots::System);
+        let error = roots_from(Some("mozilla")).unwrap_err().to_string();
+        assert!(
+            error.contains(TLS_ROOTS_VARIABLE) && error.contains("mozilla"),
+            "{error}"
+        );
+    }
+
+    /// A request through each client builds its TLS configuration (parsing the roots, which
+    /// panics on a bad certificate) and then fails cleanly on a closed port.
+    #[tokio::test]
+    async fn both_https_clients_load_their_roots_and_report_connection_failures() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        for roots in [TrustRoots::AmazonTrustServices, TrustRoots::System] {
+            let config = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+                .endpoint_url(&endpoint)
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .http_client(https_client(roots).unwrap())
+                .build();
+            let error = aws_sdk_dynamodb::Client::from_conf(config)
+                .list_tables()
+                .send()
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
+                "{roots:?}: {error:?}"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
@@ -44,13 +45,29 @@ pub fn peak_rss_bytes(pid: u32) -> u64 {
 }
 
 /// A proxy on 127.0.0.1 that forwards every request to the AWS endpoint (moto) and counts them
-/// by operation: DynamoDB by `X-Amz-Target`, SES v2 by method and path.
+/// by operation (DynamoDB by `X-Amz-Target`, SES v2 by method and path) and the connections
+/// clients open to it. Like DynamoDB and SES, it keeps connections open: moto's
+/// `Connection: close` is a hop-by-hop header and stops at the proxy.
 #[derive(Clone)]
 pub struct CountingProxy {
     /// The proxy's URL, to use as `AWS_ENDPOINT_URL`.
     pub url: String,
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    connections: Arc<AtomicU64>,
 }
+
+/// Headers that describe one connection, not the message (RFC 9110, section 7.6.1), and the
+/// framing headers the proxy sets itself.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
 
 impl CountingProxy {
     /// Starts a proxy in front of `upstream`.
@@ -58,10 +75,13 @@ impl CountingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let counts = Arc::new(Mutex::new(BTreeMap::new()));
+        let connections = Arc::new(AtomicU64::new(0));
         let client = reqwest::Client::new();
         let state = (counts.clone(), client, Arc::new(upstream));
+        let accepted = connections.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
                 let (counts, client, upstream) = state.clone();
                 tokio::spawn(async move {
@@ -78,7 +98,16 @@ impl CountingProxy {
                 });
             }
         });
-        Self { url, counts }
+        Self {
+            url,
+            counts,
+            connections,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Requests so far, by operation.
@@ -122,7 +151,7 @@ async fn forward(
     let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap();
     let mut outgoing = client.request(method, url).body(body);
     for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
+        if name != "host" && !HOP_BY_HOP.contains(&name.as_str()) {
             outgoing = outgoing.header(name.as_str(), value.as_bytes());
         }
     }
@@ -130,7 +159,7 @@ async fn forward(
         Ok(answer) => {
             let mut response = Response::builder().status(answer.status().as_u16());
             for (name, value) in answer.headers() {
-                if name != "content-length" && name != "transfer-encoding" {
+                if !HOP_BY_HOP.contains(&name.as_str()) {
                     response = response.header(name.as_str(), value.as_bytes());
                 }
             }

@@ -1,3 +1,5 @@
+use std::sync::{Arc, LazyLock};
+
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
@@ -6,19 +8,44 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use super::{EmailMessage, MailError, Mailer, from_header};
 use crate::config::Sender;
 
+type ClientOnFirstUse = LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
+
 /// Sends through Amazon SES v2 `SendEmail` with simple content (UTF-8 subject, text and HTML).
 #[derive(Debug, Clone)]
 pub struct SesMailer {
-    client: Client,
+    client: Arc<ClientOnFirstUse>,
     from: String,
     configuration_set: Option<String>,
 }
 
 impl SesMailer {
-    /// A mailer sending from `sender`, optionally through an SES configuration set.
+    /// A mailer sending from `sender` through `client`, optionally with an SES configuration set.
     pub fn new(client: Client, sender: &Sender, configuration_set: Option<String>) -> Self {
+        Self::with_client(
+            LazyLock::new(Box::new(move || client)),
+            sender,
+            configuration_set,
+        )
+    }
+
+    /// Like [`SesMailer::new`], but the client is built from `sdk` when first used: a function
+    /// that never sends mail does not pay for building it at start-up.
+    pub fn on_first_use(
+        sdk: aws_config::SdkConfig,
+        sender: &Sender,
+        configuration_set: Option<String>,
+    ) -> Self {
+        let build = move || Client::new(&sdk);
+        Self::with_client(LazyLock::new(Box::new(build)), sender, configuration_set)
+    }
+
+    fn with_client(
+        client: ClientOnFirstUse,
+        sender: &Sender,
+        configuration_set: Option<String>,
+    ) -> Self {
         Self {
-            client,
+            client: Arc::new(client),
             from: from_header(sender),
             configuration_set,
         }

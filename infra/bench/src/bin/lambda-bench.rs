@@ -93,6 +93,7 @@ struct Measured {
     binary_size: u64,
     zip_size: u64,
     dynamodb_per_call: f64,
+    connections_per_call: f64,
 }
 
 async fn cold_starts(
@@ -274,7 +275,7 @@ async fn main() {
         // transaction and a table of a thousand invitations makes its answers exceed the SDK
         // timeouts. Only the invocations are timed and counted, not the seeding.
         let mut warm_ms = Vec::with_capacity(warm);
-        let (mut cpu, mut requests, mut done) = (0, 0, 0);
+        let (mut cpu, mut requests, mut connections, mut done) = (0, 0, 0, 0);
         while done < warm {
             let batch = WARM_BATCH.min(warm - done);
             if done > 0 && name != FLOOR {
@@ -289,6 +290,7 @@ async fn main() {
                 warm_events(name, batch, &seeding).await
             };
             let requests_before = proxy.dynamodb_requests();
+            let connections_before = proxy.connections();
             let cpu_before = cpu_time_ns(process.pid());
             for event in &events {
                 let started = Instant::now();
@@ -304,6 +306,7 @@ async fn main() {
             }
             cpu += cpu_time_ns(process.pid()) - cpu_before;
             requests += proxy.dynamodb_requests() - requests_before;
+            connections += proxy.connections() - connections_before;
             done += batch;
         }
         results.push(Measured {
@@ -317,6 +320,7 @@ async fn main() {
             binary_size: std::fs::metadata(&binary).unwrap().len(),
             zip_size: zip_size(&binary),
             dynamodb_per_call: requests as f64 / warm as f64,
+            connections_per_call: connections as f64 / warm as f64,
         });
     }
     let _ = sent_messages(&moto).await;
@@ -329,9 +333,9 @@ async fn main() {
     println!("{cold} cold starts and {warm} warm invocations each; medians unless stated");
     println!();
     println!(
-        "| function | init ms | init / floor | init CPU ms | init ms with warm-up | warm p50 ms | warm p99 ms | CPU per call µs | peak RSS MB | binary MB | zip MB | DynamoDB req/call |"
+        "| function | init ms | init / floor | init CPU ms | init ms with warm-up | warm p50 ms | warm p99 ms | CPU per call µs | peak RSS MB | binary MB | zip MB | DynamoDB req/call | AWS conn/call |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut json_rows = Vec::new();
     for r in &mut results {
         let init = median(&mut r.init_ms);
@@ -340,7 +344,7 @@ async fn main() {
         let p50 = percentile(&mut r.warm_ms, 0.5);
         let p99 = percentile(&mut r.warm_ms, 0.99);
         println!(
-            "| {} | {init:.1} | {:.2}x | {init_cpu:.1} | {init_warm_up:.1} | {p50:.2} | {p99:.2} | {:.0} | {:.1} | {:.2} | {:.2} | {} |",
+            "| {} | {init:.1} | {:.2}x | {init_cpu:.1} | {init_warm_up:.1} | {p50:.2} | {p99:.2} | {:.0} | {:.1} | {:.2} | {:.2} | {} | {:.3} |",
             r.name,
             init / floor_init,
             r.warm_cpu_us,
@@ -352,6 +356,7 @@ async fn main() {
             } else {
                 format!("{:.2}", r.dynamodb_per_call)
             },
+            r.connections_per_call,
         );
         json_rows.push(json!({
             "function": r.name,
@@ -366,6 +371,7 @@ async fn main() {
             "binary_bytes": r.binary_size,
             "zip_bytes": r.zip_size,
             "dynamodb_requests_per_call": r.dynamodb_per_call,
+            "aws_connections_opened_per_call": r.connections_per_call,
         }));
     }
     let report = json!({
