@@ -147,8 +147,8 @@ pub async fn sdk_config(env: &Env<'_>) -> Result<aws_config::SdkConfig, StartupE
 pub const TLS_ROOTS_VARIABLE: &str = "DELEGATES_TLS_ROOTS";
 
 /// The Amazon Trust Services root certificates (Amazon Root CA 1-4 and Starfield Services Root
-/// CA - G2, from <https://www.amazontrust.com/repository/>), which sign every AWS service
-/// endpoint.
+/// CA - G2, from <https://www.amazontrust.com/repository/>), to which the AWS service endpoints'
+/// certificates chain.
 pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
 
 /// The certificate authorities the functions trust for their HTTPS calls to AWS.

@@ -1,7 +1,8 @@
 //! Cold starts and warm requests of the Lambda functions, measured as Lambda runs them: each
 //! release binary under a Lambda Runtime API on 127.0.0.1 (long-polled `/next`, real epoch
 //! deadline, `TCP_NODELAY`, one write per answer), with DynamoDB and SES served by moto through
-//! a counting proxy. The floor is a hello-world `lambda_runtime` binary of the same profile.
+//! a counting proxy. The floor is a hello-world `lambda_runtime` binary of the same profile; the
+//! cold starts of the floor and the functions are taken round-robin, so drift weighs on all alike.
 //!
 //! Run by `infra/scripts/bench.sh`, which starts moto; `AWS_ENDPOINT_URL` must point at it.
 //! Arguments: `[COLD_STARTS] [WARM_INVOCATIONS]` (defaults 20 and 1000).
@@ -226,6 +227,23 @@ async fn main() {
     let logs = std::env::temp_dir().join(format!("lambda-bench-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
 
+    // Init without the warm-up calls (what the floor does too), measured round-robin: the floor,
+    // then each function, round after round, so that a drift in the machine's state (caches,
+    // frequency, moto's memory) weighs on the floor and the functions alike.
+    let mut no_warm_up = process_env.clone();
+    no_warm_up.insert(delegates::lambda::WARM_UP_VARIABLE.into(), "off".into());
+    let mut inits: HashMap<&str, (Vec<f64>, Vec<f64>)> = HashMap::new();
+    println!("measuring {cold} cold starts of each, round-robin...");
+    for _ in 0..cold {
+        for name in std::iter::once(FLOOR).chain(FUNCTIONS) {
+            let (init_ms, init_cpu_ms) =
+                cold_starts(&release.join(name), &no_warm_up, 1, &logs).await;
+            let entry = inits.entry(name).or_default();
+            entry.0.extend(init_ms);
+            entry.1.extend(init_cpu_ms);
+        }
+    }
+
     let mut results = Vec::new();
     for name in std::iter::once(FLOOR).chain(FUNCTIONS) {
         let binary = release.join(name);
@@ -249,11 +267,9 @@ async fn main() {
             Arc::new(delegates::clock::SystemClock),
         )
         .unwrap();
-        // Init without the warm-up calls (what the floor does too), then with them (as deployed:
-        // the connections to DynamoDB and SES are opened before the first request).
-        let mut no_warm_up = process_env.clone();
-        no_warm_up.insert(delegates::lambda::WARM_UP_VARIABLE.into(), "off".into());
-        let (init_ms, init_cpu_ms) = cold_starts(&binary, &no_warm_up, cold, &logs).await;
+        // Init with the warm-up calls too (as deployed: the connections to DynamoDB and SES are
+        // opened before the first request), which needs the function's table.
+        let (init_ms, init_cpu_ms) = inits.remove(name).unwrap_or_default();
         let init_with_warm_up_ms = if name == FLOOR {
             init_ms.clone()
         } else {
