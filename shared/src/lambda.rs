@@ -115,7 +115,9 @@ pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
 }
 
 /// The SDK configuration of the functions: the standard AWS variables, [`sdk_timeouts`], and
-/// the HTTPS client of [`https_client`].
+/// the HTTPS client of [`https_client`]. Stalled-stream protection is off: it cancels a body
+/// that stalls for 20 s, and every attempt here is cancelled after 2 s anyway, so it could never
+/// fire, while its timers and body wrappers cost CPU on every call.
 ///
 /// Lambda puts the region and the function role's credentials in the environment, so when they
 /// are there they are used directly: the SDK's default chains would otherwise build an STS
@@ -125,7 +127,10 @@ pub async fn sdk_config(env: &Env<'_>) -> Result<aws_config::SdkConfig, StartupE
     let roots = TrustRoots::from_env(env)?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client(roots)?)
-        .timeout_config(sdk_timeouts());
+        .timeout_config(sdk_timeouts())
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        );
     if let Some(region) = env
         .optional("AWS_REGION")
         .or_else(|| env.optional("AWS_DEFAULT_REGION"))
@@ -353,6 +358,21 @@ mod tests {
             error.contains(TLS_ROOTS_VARIABLE) && error.contains("mozilla"),
             "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_sdk_bounds_every_attempt_and_leaves_stalled_stream_protection_off() {
+        let map = HashMap::from([
+            ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
+        ]);
+        let sdk = sdk_config(&Env::from_map(&map)).await.unwrap();
+        let attempt = sdk.timeout_config().unwrap().operation_attempt_timeout();
+        assert_eq!(attempt, Some(std::time::Duration::from_secs(2)));
+        let stalled = sdk.stalled_stream_protection().unwrap();
+        assert!(!stalled.is_enabled());
+        assert!(attempt.unwrap() < stalled.grace_period());
     }
 
     /// A request through each client builds its TLS configuration (parsing the roots, which

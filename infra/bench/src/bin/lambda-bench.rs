@@ -2,10 +2,11 @@
 //! release binary under a Lambda Runtime API on 127.0.0.1 (long-polled `/next`, real epoch
 //! deadline, `TCP_NODELAY`, one write per answer), with DynamoDB and SES served by moto through
 //! a counting proxy. The floor is a hello-world `lambda_runtime` binary of the same profile; the
-//! cold starts of the floor and the functions are taken round-robin, so drift weighs on all alike.
+//! cold starts of the floor and the functions are taken round-robin in a rotating order, so
+//! drift and the place in the round weigh on all alike.
 //!
 //! Run by `infra/scripts/bench.sh`, which starts moto; `AWS_ENDPOINT_URL` must point at it.
-//! Arguments: `[COLD_STARTS] [WARM_INVOCATIONS]` (defaults 20 and 1000).
+//! Arguments: `[COLD_STARTS] [WARM_INVOCATIONS]` (defaults 50 and 1000).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,17 +55,21 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[index]
 }
 
-/// Builds the five functions and the floor with the release profile, in this run.
+/// Builds the five functions and the floor with the release profile, in this run: the functions
+/// in one cargo run of their own (as `cargo lambda build` builds them), so that no feature of
+/// the bench, the tests or the local server is unified into them, and the floor in another.
 fn build(target_dir: &Path) {
-    let mut command = Command::new(env!("CARGO"));
-    command.current_dir(repo()).args(["build", "--release"]);
-    for function in FUNCTIONS {
-        command.args(["-p", function, "--bin", function]);
+    let packages: [&[&str]; 2] = [&FUNCTIONS, &[FLOOR]];
+    for packages in packages {
+        let mut command = Command::new(env!("CARGO"));
+        command.current_dir(repo()).args(["build", "--release"]);
+        for package in packages {
+            command.args(["-p", package, "--bin", package]);
+        }
+        command.env("CARGO_TARGET_DIR", target_dir);
+        let status = command.status().expect("cargo build");
+        assert!(status.success(), "the release build of {packages:?} failed");
     }
-    command.args(["-p", "delegates-bench", "--bin", FLOOR]);
-    command.env("CARGO_TARGET_DIR", target_dir);
-    let status = command.status().expect("cargo build");
-    assert!(status.success(), "the release build failed");
 }
 
 /// Size of `bootstrap.zip` holding the binary, as cargo-lambda packs it (deflate).
@@ -194,7 +199,7 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let cold = args.first().copied().unwrap_or(20);
+    let cold = args.first().copied().unwrap_or(50);
     let warm = args.get(1).copied().unwrap_or(1000);
     let moto =
         std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run infra/scripts/bench.sh");
@@ -227,15 +232,18 @@ async fn main() {
     let logs = std::env::temp_dir().join(format!("lambda-bench-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
 
-    // Init without the warm-up calls (what the floor does too), measured round-robin: the floor,
-    // then each function, round after round, so that a drift in the machine's state (caches,
-    // frequency, moto's memory) weighs on the floor and the functions alike.
+    // Init without the warm-up calls (what the floor does too), measured round-robin: one cold
+    // start of the floor and of each function per round, the order rotated by one each round,
+    // so that a drift in the machine's state (caches, frequency, moto's memory) and the place in
+    // the round weigh on the floor and the functions alike.
     let mut no_warm_up = process_env.clone();
     no_warm_up.insert(delegates::lambda::WARM_UP_VARIABLE.into(), "off".into());
     let mut inits: HashMap<&str, (Vec<f64>, Vec<f64>)> = HashMap::new();
+    let order: Vec<&str> = std::iter::once(FLOOR).chain(FUNCTIONS).collect();
     println!("measuring {cold} cold starts of each, round-robin...");
-    for _ in 0..cold {
-        for name in std::iter::once(FLOOR).chain(FUNCTIONS) {
+    for round in 0..cold {
+        for position in 0..order.len() {
+            let name = order[(round + position) % order.len()];
             let (init_ms, init_cpu_ms) =
                 cold_starts(&release.join(name), &no_warm_up, 1, &logs).await;
             let entry = inits.entry(name).or_default();
@@ -349,7 +357,7 @@ async fn main() {
     println!("{cold} cold starts and {warm} warm invocations each; medians unless stated");
     println!();
     println!(
-        "| function | init ms | init / floor | init CPU ms | init ms with warm-up | warm p50 ms | warm p99 ms | CPU per call µs | peak RSS MB | binary MB | zip MB | DynamoDB req/call | AWS conn/call |"
+        "| function | init ms | init / floor | init CPU ms | init ms with warm-up | warm p50 ms | warm p99 ms | CPU per call µs | peak RSS MiB | binary MiB | zip MiB | DynamoDB req/call | AWS conn/call |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut json_rows = Vec::new();
