@@ -2,8 +2,8 @@
 //! release binary under a Lambda Runtime API on 127.0.0.1 (long-polled `/next`, real epoch
 //! deadline, `TCP_NODELAY`, one write per answer), with DynamoDB and SES served by moto through
 //! a counting proxy. The floor is a hello-world `lambda_runtime` binary of the same profile; the
-//! cold starts of the floor and the functions are taken round-robin in a rotating order, so
-//! drift and the place in the round weigh on all alike.
+//! cold starts of the floor and the functions are taken round-robin in an order shuffled each
+//! round, so drift, the place in the round and the process before weigh on all alike.
 //!
 //! Run by `infra/scripts/bench.sh`, which starts moto; `AWS_ENDPOINT_URL` must point at it.
 //! Arguments: `[COLD_STARTS] [WARM_INVOCATIONS]` (defaults 50 and 1000).
@@ -233,17 +233,18 @@ async fn main() {
     std::fs::create_dir_all(&logs).unwrap();
 
     // Init without the warm-up calls (what the floor does too), measured round-robin: one cold
-    // start of the floor and of each function per round, the order rotated by one each round,
-    // so that a drift in the machine's state (caches, frequency, moto's memory) and the place in
-    // the round weigh on the floor and the functions alike.
+    // start of the floor and of each function per round, in an order shuffled each round (a
+    // fixed seed, so runs repeat), so that a drift in the machine's state (caches, frequency,
+    // moto's memory), the place in the round and the process before weigh on all alike.
     let mut no_warm_up = process_env.clone();
     no_warm_up.insert(delegates::lambda::WARM_UP_VARIABLE.into(), "off".into());
     let mut inits: HashMap<&str, (Vec<f64>, Vec<f64>)> = HashMap::new();
-    let order: Vec<&str> = std::iter::once(FLOOR).chain(FUNCTIONS).collect();
+    let mut order: Vec<&str> = std::iter::once(FLOOR).chain(FUNCTIONS).collect();
+    let mut rng = fastrand::Rng::with_seed(7);
     println!("measuring {cold} cold starts of each, round-robin...");
-    for round in 0..cold {
-        for position in 0..order.len() {
-            let name = order[(round + position) % order.len()];
+    for _ in 0..cold {
+        rng.shuffle(&mut order);
+        for &name in &order {
             let (init_ms, init_cpu_ms) =
                 cold_starts(&release.join(name), &no_warm_up, 1, &logs).await;
             let entry = inits.entry(name).or_default();
