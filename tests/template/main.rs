@@ -1,6 +1,6 @@
 //! `template.yaml` against the code: one function resource per crate in `functions/` and back,
-//! binaries that exist, the environment the configuration loader needs, and the table the
-//! stores and the tests use.
+//! binaries that exist, the default workspace members the SAM build selects, the environment
+//! the configuration loader needs, and the table the stores and the tests use.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -71,6 +71,47 @@ fn every_function_crate_has_one_resource_and_every_resource_a_crate() {
         assert!(binaries.insert(binary), "{name}: binary used twice");
     }
     assert_eq!(binaries, function_crates());
+}
+
+/// `sam build` runs `cargo lambda build --bin NAME` at the workspace root, which builds the
+/// default members together: if the local server, the bench or the tests were among them, cargo
+/// would unify their features (ANSI colours, `EnvFilter`, the file store) into the functions.
+#[test]
+fn a_plain_build_selects_the_functions_and_their_library_only() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(repo())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let default_members: BTreeSet<String> = metadata["workspace_default_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let package = metadata["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == *id)
+                .unwrap();
+            package["name"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut expected = function_crates();
+    expected.insert("delegate-access".to_owned());
+    assert_eq!(default_members, expected);
 }
 
 #[test]

@@ -59,8 +59,8 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
 /// in one cargo run of their own (as `cargo lambda build` builds them), so that no feature of
 /// the bench, the tests or the local server is unified into them, and the floor in another.
 fn build(target_dir: &Path) {
-    let packages: [&[&str]; 2] = [&FUNCTIONS, &[FLOOR]];
-    for packages in packages {
+    let builds: [&[&str]; 2] = [&FUNCTIONS, &[FLOOR]];
+    for packages in builds {
         let mut command = Command::new(env!("CARGO"));
         command.current_dir(repo()).args(["build", "--release"]);
         for package in packages {
@@ -278,7 +278,7 @@ async fn main() {
         .unwrap();
         // Init with the warm-up calls too (as deployed: the connections to DynamoDB and SES are
         // opened before the first request), which needs the function's table.
-        let (init_ms, init_cpu_ms) = inits.remove(name).unwrap_or_default();
+        let (init_ms, init_cpu_ms) = inits.remove(name).expect("cold starts taken above");
         let init_with_warm_up_ms = if name == FLOOR {
             init_ms.clone()
         } else {
