@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use delegates::clock::SystemClock;
 use delegates::config::{Config, Env};
-use delegates::http::{App, Operation, handle};
+use delegates::http::{App, Function, Operation, handle, handle_function};
 use delegates::mail::Outbox;
 use delegates::store::MemoryStore;
 use delegates_local::{build_app, local_defaults};
@@ -144,6 +144,69 @@ async fn a_function_serves_only_its_own_operations() {
     )
     .await;
     assert_eq!(response.status(), 404);
+}
+
+/// The list function's operations, as its `main` declares them.
+struct ListFunction;
+
+impl Function for ListFunction {
+    const OPERATIONS: &'static [Operation] = &[Operation::ListDelegates, Operation::ReadNotice];
+}
+
+/// The accept function's operations.
+struct AcceptFunction;
+
+impl Function for AcceptFunction {
+    const OPERATIONS: &'static [Operation] = &[Operation::AcceptInvitation];
+}
+
+#[tokio::test]
+async fn a_lambda_function_runs_its_compiled_in_operations_and_404s_the_others() {
+    let harness = harness();
+    let app = &harness.app;
+    for name in ["list-delegates.json", "get-notice.json"] {
+        let response = handle_function::<ListFunction, _, _>(app, event(name)).await;
+        assert_eq!(response.status(), 200, "{name}");
+    }
+    let accepted = handle_function::<AcceptFunction, _, _>(app, event("accept-invite.json")).await;
+    assert_eq!(accepted.status(), 410, "the sample token has no invitation");
+
+    for (name, response) in [
+        (
+            "add-delegate.json to list",
+            handle_function::<ListFunction, _, _>(app, event("add-delegate.json")).await,
+        ),
+        (
+            "remove-delegate.json to list",
+            handle_function::<ListFunction, _, _>(app, event("remove-delegate.json")).await,
+        ),
+        (
+            "accept-invite.json to list",
+            handle_function::<ListFunction, _, _>(app, event("accept-invite.json")).await,
+        ),
+        (
+            "list-delegates.json to accept",
+            handle_function::<AcceptFunction, _, _>(app, event("list-delegates.json")).await,
+        ),
+    ] {
+        assert_eq!(response.status(), 404, "{name}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{name}"
+        );
+        assert_eq!(
+            body_json(&response)["type"],
+            "urn:delegate-access:problem:not-found",
+            "{name}"
+        );
+    }
+    assert!(
+        read_outbox(harness.outbox.path()).is_empty(),
+        "the add refused by the list function sent no invitation"
+    );
+    let listed = handle_function::<ListFunction, _, _>(app, event("list-delegates.json")).await;
+    assert_eq!(body_json(&listed)["items"], serde_json::json!([]));
 }
 
 #[tokio::test]

@@ -6,20 +6,25 @@
 use std::convert::Infallible;
 
 use delegates::config::Env;
-use delegates::http::{Operation, handle};
+use delegates::http::{Function, Operation, handle_function};
 use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
 use lambda_http::{Error, Request, service_fn};
 
-const OPERATIONS: &[Operation] = &[Operation::AcceptInvitation];
+/// The operations this function serves; only their code is compiled in.
+struct Accept;
+
+impl Function for Accept {
+    const OPERATIONS: &'static [Operation] = &[Operation::AcceptInvitation];
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
     let app = aws_app(&Env::process()).await?;
-    warm_up(&app, WarmUp::ConditionalUpdate, false).await;
+    warm_up(&app, WarmUp::ConditionalUpdate).await;
     let app = &app;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(handle(app, request, OPERATIONS).await)
+        Ok::<_, Infallible>(handle_function::<Accept, _, _>(app, request).await)
     }))
     .await
 }

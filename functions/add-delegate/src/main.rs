@@ -6,20 +6,26 @@
 use std::convert::Infallible;
 
 use delegates::config::Env;
-use delegates::http::{Operation, handle};
-use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
+use delegates::http::{Function, Operation, handle_function};
+use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up, warm_up_mail};
 use lambda_http::{Error, Request, service_fn};
 
-const OPERATIONS: &[Operation] = &[Operation::AddDelegate];
+/// The operations this function serves; only their code is compiled in.
+struct Add;
+
+impl Function for Add {
+    const OPERATIONS: &'static [Operation] = &[Operation::AddDelegate];
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
     let app = aws_app(&Env::process()).await?;
-    warm_up(&app, WarmUp::GetItem, true).await;
+    warm_up(&app, WarmUp::GetItem).await;
+    warm_up_mail(&app).await;
     let app = &app;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(handle(app, request, OPERATIONS).await)
+        Ok::<_, Infallible>(handle_function::<Add, _, _>(app, request).await)
     }))
     .await
 }

@@ -6,20 +6,25 @@
 use std::convert::Infallible;
 
 use delegates::config::Env;
-use delegates::http::{Operation, handle};
+use delegates::http::{Function, Operation, handle_function};
 use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
 use lambda_http::{Error, Request, service_fn};
 
-const OPERATIONS: &[Operation] = &[Operation::RemoveDelegate];
+/// The operations this function serves; only their code is compiled in.
+struct Remove;
+
+impl Function for Remove {
+    const OPERATIONS: &'static [Operation] = &[Operation::RemoveDelegate];
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
     let app = aws_app(&Env::process()).await?;
-    warm_up(&app, WarmUp::GetItem, false).await;
+    warm_up(&app, WarmUp::GetItem).await;
     let app = &app;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(handle(app, request, OPERATIONS).await)
+        Ok::<_, Infallible>(handle_function::<Remove, _, _>(app, request).await)
     }))
     .await
 }

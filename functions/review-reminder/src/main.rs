@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use delegates::config::Env;
-use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up};
+use delegates::lambda::{WarmUp, aws_app, init_logging, warm_up, warm_up_mail};
 use delegates::reminder::{ReminderSettings, run_for_event};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let env = Env::process();
     let app = aws_app(&env).await?;
     let settings = ReminderSettings::from_env(&env)?;
-    warm_up(&app, WarmUp::Query, true).await;
+    warm_up(&app, WarmUp::Query).await;
+    warm_up_mail(&app).await;
     let (app, settings) = (&app, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = app.clock.now();

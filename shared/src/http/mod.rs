@@ -5,6 +5,8 @@
 mod problem;
 mod request;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
@@ -119,8 +121,52 @@ impl<'a> Route<'a> {
 }
 
 /// Handles one request for the operations in `served`; anything else is 404 or 405. Never fails:
-/// every error becomes a problem+json response.
+/// every error becomes a problem+json response. The local server and the tests use it; a Lambda
+/// function uses [`handle_function`].
 pub async fn handle<S: DelegateStore, M: Mailer>(
+    app: &App<S, M>,
+    request: Request,
+    served: &[Operation],
+) -> Response<Body> {
+    respond::<EveryOperation, S, M>(app, request, served).await
+}
+
+/// The operations one Lambda function serves, fixed at compile time so that the function's
+/// binary holds the code of those operations only: the list function carries no invitation
+/// email and no SES client, which keeps its binary small and its cold start short.
+pub trait Function {
+    /// The operations served; any other route answers 404.
+    const OPERATIONS: &'static [Operation];
+}
+
+/// All the operations, as the local server serves them.
+pub struct EveryOperation;
+
+impl Function for EveryOperation {
+    const OPERATIONS: &'static [Operation] = Operation::ALL;
+}
+
+/// As [`handle`], for the operations of the Lambda function `F`.
+pub async fn handle_function<F: Function, S: DelegateStore, M: Mailer>(
+    app: &App<S, M>,
+    request: Request,
+) -> Response<Body> {
+    respond::<F, S, M>(app, request, F::OPERATIONS).await
+}
+
+/// Whether `operation` is one of `operations`, at compile time.
+const fn includes(operations: &[Operation], operation: Operation) -> bool {
+    let mut index = 0;
+    while index < operations.len() {
+        if operations[index] as u8 == operation as u8 {
+            return true;
+        }
+        index += 1;
+    }
+    false
+}
+
+async fn respond<F: Function, S: DelegateStore, M: Mailer>(
     app: &App<S, M>,
     request: Request,
     served: &[Operation],
@@ -133,7 +179,7 @@ pub async fn handle<S: DelegateStore, M: Mailer>(
         Some(route) if method == Method::OPTIONS => preflight(route.allowed()),
         Some(route) => match route.operation(&method) {
             Some(operation) if served.contains(&operation) => {
-                let result = dispatch(app, operation, &route, &request).await;
+                let result = dispatch::<F, S, M>(app, operation, &route, &request).await;
                 result.unwrap_or_else(|error| {
                     log_error(&method, &path, &error);
                     error.into_response()
@@ -148,27 +194,44 @@ pub async fn handle<S: DelegateStore, M: Mailer>(
     response
 }
 
-async fn dispatch<S: DelegateStore, M: Mailer>(
+/// The work of one operation, boxed: `dispatch` then holds a single await point, and the code of
+/// an operation its function does not serve is not referenced at all, so it is not linked.
+type Work<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send + 'a>>;
+
+/// Runs `operation`. An operation that `F` does not serve is compiled out and answers 404.
+async fn dispatch<F: Function, S: DelegateStore, M: Mailer>(
     app: &App<S, M>,
     operation: Operation,
     route: &Route<'_>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    match operation {
-        Operation::AcceptInvitation => accept_invitation(app, request).await,
-        _ => {
-            let admin = app.auth.authenticate(request.headers())?;
-            match (operation, route) {
-                (Operation::ReadNotice, _) => Ok(read_notice(app)),
-                (Operation::ListDelegates, _) => list_delegates(app, &admin, request).await,
-                (Operation::AddDelegate, _) => add_delegate(app, &admin, request).await,
-                (Operation::RemoveDelegate, Route::Delegate(id)) => {
-                    remove_delegate(app, &admin, id).await
-                }
-                _ => Err(ApiError::NotFound("No such resource.")),
-            }
+    let not_served = || Err(ApiError::NotFound("No such resource."));
+    if operation == Operation::AcceptInvitation {
+        if !const { includes(F::OPERATIONS, Operation::AcceptInvitation) } {
+            return not_served();
         }
+        let work: Work<'_> = Box::pin(accept_invitation(app, request));
+        return work.await;
     }
+    let admin = app.auth.authenticate(request.headers())?;
+    let work: Work<'_> = match (operation, route) {
+        (Operation::ReadNotice, _) if const { includes(F::OPERATIONS, Operation::ReadNotice) } => {
+            return Ok(read_notice(app));
+        }
+        (Operation::ListDelegates, _) if const { includes(F::OPERATIONS, Operation::ListDelegates) } => {
+            Box::pin(list_delegates(app, &admin, request))
+        }
+        (Operation::AddDelegate, _) if const { includes(F::OPERATIONS, Operation::AddDelegate) } => {
+            Box::pin(add_delegate(app, &admin, request))
+        }
+        (Operation::RemoveDelegate, Route::Delegate(id))
+            if const { includes(F::OPERATIONS, Operation::RemoveDelegate) } =>
+        {
+            Box::pin(remove_delegate(app, &admin, id))
+        }
+        _ => return not_served(),
+    };
+    work.await
 }
 
 fn log_error(method: &Method, path: &str, error: &ApiError) {
