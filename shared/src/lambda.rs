@@ -98,9 +98,9 @@ pub async fn aws_app(env: &Env<'_>) -> Result<AwsApp, StartupError> {
     let table = env.required(vars::TABLE_NAME).map_err(startup)?;
     let configuration_set = env.optional(vars::SES_CONFIGURATION_SET);
     let auth = Authenticator::new(config.auth.clone()).map_err(startup)?;
-    // Boxed, as the warm-up calls below: the SDK's futures are large (this one 12 KiB), and a
-    // future kept on the heap is not copied from stack frame to stack frame, which saves a
-    // dozen page faults at start-up.
+    // Boxed (as are the calls of `warm_up` and `warm_up_mail`): the SDK's futures are large (this
+    // one 12 KiB), and a future kept on the heap is not copied from stack frame to stack frame,
+    // which saves a dozen page faults at start-up.
     let sdk = Box::pin(sdk_config(env)).await?;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
@@ -291,9 +291,9 @@ pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp) {
 }
 
 /// Builds the SES client and opens its connection before the first request, for the functions
-/// that send mail (a separate call, so that the others carry no SES code). It sends a SendEmail
-/// without recipients: SES refuses it without sending anything, and the function's policy allows
-/// no other SES call.
+/// that send mail (a separate call, so that the others carry no SES `SendEmail` code). It sends
+/// a SendEmail without recipients: SES refuses it without sending anything, and the function's
+/// policy allows no other SES call.
 pub async fn warm_up_mail(app: &AwsApp) {
     if warm_up_is_off() {
         return;

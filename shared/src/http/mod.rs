@@ -133,7 +133,7 @@ pub async fn handle<S: DelegateStore, M: Mailer>(
 
 /// The operations one Lambda function serves, fixed at compile time so that the function's
 /// binary holds the code of those operations only: the list function carries no invitation
-/// email and no SES client, which keeps its binary small and its cold start short.
+/// email and no SES `SendEmail` code, which keeps its binary small and its cold start short.
 pub trait Function {
     /// The operations served; any other route answers 404.
     const OPERATIONS: &'static [Operation];
@@ -205,9 +205,20 @@ async fn dispatch<F: Function, S: DelegateStore, M: Mailer>(
     route: &Route<'_>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    // Which operations `F` serves, evaluated at compile time: the arm of an operation it does not
+    // serve is dead code, and with it the operation's whole future.
+    let [accept, notice, list, add, remove] = const {
+        [
+            includes(F::OPERATIONS, Operation::AcceptInvitation),
+            includes(F::OPERATIONS, Operation::ReadNotice),
+            includes(F::OPERATIONS, Operation::ListDelegates),
+            includes(F::OPERATIONS, Operation::AddDelegate),
+            includes(F::OPERATIONS, Operation::RemoveDelegate),
+        ]
+    };
     let not_served = || Err(ApiError::NotFound("No such resource."));
     if operation == Operation::AcceptInvitation {
-        if !const { includes(F::OPERATIONS, Operation::AcceptInvitation) } {
+        if !accept {
             return not_served();
         }
         let work: Work<'_> = Box::pin(accept_invitation(app, request));
@@ -215,18 +226,10 @@ async fn dispatch<F: Function, S: DelegateStore, M: Mailer>(
     }
     let admin = app.auth.authenticate(request.headers())?;
     let work: Work<'_> = match (operation, route) {
-        (Operation::ReadNotice, _) if const { includes(F::OPERATIONS, Operation::ReadNotice) } => {
-            return Ok(read_notice(app));
-        }
-        (Operation::ListDelegates, _) if const { includes(F::OPERATIONS, Operation::ListDelegates) } => {
-            Box::pin(list_delegates(app, &admin, request))
-        }
-        (Operation::AddDelegate, _) if const { includes(F::OPERATIONS, Operation::AddDelegate) } => {
-            Box::pin(add_delegate(app, &admin, request))
-        }
-        (Operation::RemoveDelegate, Route::Delegate(id))
-            if const { includes(F::OPERATIONS, Operation::RemoveDelegate) } =>
-        {
+        (Operation::ReadNotice, _) if notice => return Ok(read_notice(app)),
+        (Operation::ListDelegates, _) if list => Box::pin(list_delegates(app, &admin, request)),
+        (Operation::AddDelegate, _) if add => Box::pin(add_delegate(app, &admin, request)),
+        (Operation::RemoveDelegate, Route::Delegate(id)) if remove => {
             Box::pin(remove_delegate(app, &admin, id))
         }
         _ => return not_served(),

@@ -1,9 +1,10 @@
 //! Cold starts and warm requests of the Lambda functions, measured as Lambda runs them: each
-//! release binary, packed in its zip and unpacked from it as `bootstrap`, under a Lambda Runtime API on 127.0.0.1 (long-polled `/next`, real epoch
-//! deadline, `TCP_NODELAY`, one write per answer), with DynamoDB and SES served by moto through
-//! a counting proxy. The floor is a hello-world `lambda_runtime` binary of the same profile; the
-//! cold starts of the floor and the functions are taken round-robin in an order shuffled each
-//! round, so drift, the place in the round and the process before weigh on all alike.
+//! release binary, packed in its zip and unpacked from it as `bootstrap`, under a Lambda Runtime
+//! API on 127.0.0.1 (long-polled `/next`, real epoch deadline, `TCP_NODELAY`, one write per
+//! answer), with DynamoDB and SES served by moto through a counting proxy. The floor is a
+//! hello-world `lambda_runtime` binary of the same profile; the cold starts of the floor and the
+//! functions are taken round-robin in an order shuffled each round, so drift, the place in the
+//! round and the process before weigh on all alike.
 //!
 //! Run by `infra/scripts/bench.sh`, which starts moto; `AWS_ENDPOINT_URL` must point at it.
 //! Arguments: `[COLD_STARTS] [WARM_INVOCATIONS]` (defaults 50 and 1000).
@@ -80,8 +81,9 @@ struct Deployed {
 }
 
 /// Packs `binary` and unpacks it into `dir`. The cold starts run the unpacked copy, as Lambda
-/// does: a binary the linker has just written is held in the page cache differently from one
-/// written by unzip, and starts 0.1-0.2 ms slower, more so the larger it is.
+/// does. Measured here, the file the linker has just written starts 0.1-0.2 ms slower than the
+/// same bytes written by unzip or read back after the page cache is dropped (~0.03 ms for the
+/// small floor), presumably from how its pages sit in the page cache; Lambda never runs that file.
 fn deploy(binary: &Path, dir: &Path) -> Deployed {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
