@@ -234,6 +234,11 @@ const WARM_UP_KEY: &str = "WARMUP";
 /// Set to `off` to skip the warm-up calls (the benchmark measures init both ways).
 pub const WARM_UP_VARIABLE: &str = "DELEGATES_WARM_UP";
 
+/// A warm-up call's result, with its output dropped and its error as text for the log.
+fn outcome<T, E: fmt::Display>(result: Result<T, E>) -> Result<(), String> {
+    result.map(|_| ()).map_err(|error| error.to_string())
+}
+
 fn warm_up_is_off() -> bool {
     std::env::var(WARM_UP_VARIABLE).is_ok_and(|v| v.eq_ignore_ascii_case("off"))
 }
@@ -252,35 +257,35 @@ pub async fn warm_up(app: &AwsApp, dynamodb: WarmUp) {
     ]);
     let result = Box::pin(async {
         match dynamodb {
-            WarmUp::Query => client
-                .query()
-                .table_name(store.table())
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(WARM_UP_KEY.into()))
-                .limit(1)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            WarmUp::GetItem => client
-                .get_item()
-                .table_name(store.table())
-                .set_key(Some(key))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            WarmUp::ConditionalUpdate => client
-                .update_item()
-                .table_name(store.table())
-                .set_key(Some(key))
-                .condition_expression("attribute_exists(PK)")
-                .update_expression("SET warm = :warm")
-                .expression_attribute_values(":warm", AttributeValue::Bool(true))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            WarmUp::Query => outcome(
+                client
+                    .query()
+                    .table_name(store.table())
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(WARM_UP_KEY.into()))
+                    .limit(1)
+                    .send()
+                    .await,
+            ),
+            WarmUp::GetItem => outcome(
+                client
+                    .get_item()
+                    .table_name(store.table())
+                    .set_key(Some(key))
+                    .send()
+                    .await,
+            ),
+            WarmUp::ConditionalUpdate => outcome(
+                client
+                    .update_item()
+                    .table_name(store.table())
+                    .set_key(Some(key))
+                    .condition_expression("attribute_exists(PK)")
+                    .update_expression("SET warm = :warm")
+                    .expression_attribute_values(":warm", AttributeValue::Bool(true))
+                    .send()
+                    .await,
+            ),
         }
     })
     .await;
